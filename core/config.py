@@ -1,0 +1,108 @@
+"""Settings: parsed once, typed, frozen; the only code that reads the environment.
+
+Sources, highest priority first: keyword arguments (tests), ``SWITCHBOARD_*`` environment
+variables, then the TOML file named by ``SWITCHBOARD_CONFIG``. Connection URLs may carry
+passwords, so they are ``SecretStr`` and never show in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/switchboard.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", frozen=True, extra="forbid")
+
+    database_url: SecretStr = Field(
+        default=SecretStr(DEFAULT_DATABASE_URL),
+        description="SQLAlchemy URL; sqlite:/// and postgresql:// are given their async drivers.",
+    )
+    redis_url: SecretStr | None = Field(
+        default=None, description="Redis URL; unset runs the event bus in-process."
+    )
+    redis_stream: str = Field(
+        default="switchboard:events", min_length=1, max_length=100,
+        description="Redis stream that carries the event pipeline (one per installation).")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    default_region: str = Field(
+        default="NL", description="Region for phone numbers written without a country code."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    bus_max_deliveries: int = Field(default=5, ge=1)
+    bus_reclaim_idle_s: float = Field(default=30.0, gt=0)
+    outbox_batch_size: int = Field(default=500, ge=1)
+    drain_timeout_s: float = Field(default=10.0, ge=0)
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _async_driver(cls, url: SecretStr) -> SecretStr:
+        return SecretStr(with_async_driver(url.get_secret_value()))
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.get_secret_value().startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("SWITCHBOARD_CONFIG")
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise FileNotFoundError(f"SWITCHBOARD_CONFIG names {path}, which is not a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def with_async_driver(url: str) -> str:
+    """Accept the URLs people write and give them the async driver SQLAlchemy needs."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+def redacted(url: str) -> str:
+    """A URL safe to log: the password, if any, replaced."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"

@@ -1,0 +1,104 @@
+"""Domain events: facts in the past tense, frozen, serialisable to plain JSON.
+
+Events leave the database through the transactional outbox as :class:`Envelope` objects;
+every consumer is idempotent on ``Envelope.id`` because every transport delivers at
+least once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    topic: ClassVar[str] = "event"
+
+    def payload(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactReceived(Event):
+    topic: ClassVar[str] = "contact.received"
+    contact_id: str
+    channel: str
+    direction: str
+    customer_id: str
+    case_id: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerResolved(Event):
+    topic: ClassVar[str] = "customer.resolved"
+    contact_id: str
+    customer_id: str
+    created: bool
+    matched_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseOpened(Event):
+    topic: ClassVar[str] = "case.opened"
+    case_id: str
+    customer_id: str
+    contact_id: str | None
+    case_type: str
+    priority: int
+    queue_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseUpdated(Event):
+    topic: ClassVar[str] = "case.updated"
+    case_id: str
+    contact_id: str | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PossibleDuplicateFlagged(Event):
+    topic: ClassVar[str] = "customer.possible_duplicate"
+    customer_id: str
+    other_customer_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomersMerged(Event):
+    topic: ClassVar[str] = "customer.merged"
+    merge_id: str
+    survivor_id: str
+    merged_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeUndone(Event):
+    topic: ClassVar[str] = "customer.merge_undone"
+    merge_id: str
+    survivor_id: str
+    restored_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Envelope:
+    """An event on the wire: its own id (the idempotency key), topic and JSON payload."""
+
+    id: str
+    topic: str
+    payload: dict[str, Any]
+    occurred_at: datetime
