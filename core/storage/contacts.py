@@ -1,0 +1,201 @@
+"""Contacts and cases in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.domain.channels import Channel, ChannelRef, Direction
+from core.domain.contact import (
+    OPEN_STATUSES,
+    AttachmentMeta,
+    Case,
+    CaseStatus,
+    CaseType,
+    Contact,
+    Priority,
+)
+from core.domain.errors import AlreadyStored
+from core.ports import TimelinePage
+from core.storage import cursors
+from core.storage.tables import case_number_seq, cases, contacts, counters
+
+
+class SqlContacts:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, contact_id: str) -> Contact | None:
+        row = (await self._conn.execute(
+            sa.select(contacts).where(contacts.c.id == contact_id))).mappings().first()
+        return _contact(row) if row else None
+
+    async def get_by_ref(self, channel: str, external_id: str) -> Contact | None:
+        row = (await self._conn.execute(sa.select(contacts).where(
+            contacts.c.channel == channel, contacts.c.external_id == external_id,
+        ))).mappings().first()
+        return _contact(row) if row else None
+
+    async def add(self, contact: Contact) -> None:
+        try:
+            await self._insert(contact)
+        except IntegrityError as err:
+            if "external_id" in str(err.orig) or "uq_contacts" in str(err.orig):
+                raise AlreadyStored(f"contact {contact.ref} is already stored") from err
+            raise
+
+    async def _insert(self, contact: Contact) -> None:
+        await self._conn.execute(contacts.insert().values(
+            id=contact.id, channel=contact.ref.channel.value,
+            external_id=contact.ref.external_id, direction=contact.direction.value,
+            customer_id=contact.customer_id, case_id=contact.case_id,
+            occurred_at=contact.occurred_at, received_at=contact.received_at,
+            from_name=contact.from_name, from_address=contact.from_address,
+            subject=contact.subject, summary=contact.summary, body=contact.body,
+            transcript=contact.transcript,
+            attachments=[{"id": a.id, "filename": a.filename, "content_type": a.content_type,
+                          "size_bytes": a.size_bytes, "storage_key": a.storage_key}
+                         for a in contact.attachments],
+            raw_ref=contact.raw_ref,
+        ))
+
+    async def timeline(self, customer_id: str, *, limit: int,
+                       cursor: str | None) -> TimelinePage:
+        query = sa.select(contacts).where(contacts.c.customer_id == customer_id)
+        if cursor:
+            at, last_id = cursors.decode(cursor)
+            query = query.where(sa.tuple_(contacts.c.occurred_at, contacts.c.id)
+                                < sa.tuple_(sa.literal(at, contacts.c.occurred_at.type),
+                                            sa.literal(last_id)))
+        rows = (await self._conn.execute(
+            query.order_by(contacts.c.occurred_at.desc(), contacts.c.id.desc()).limit(limit + 1)
+        )).mappings().all()
+        page = [_contact(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = cursors.encode(page[-1].occurred_at, page[-1].id) if more else None
+        return TimelinePage(contacts=page, next_cursor=next_cursor)
+
+    async def ids_for_customer(self, customer_id: str) -> list[str]:
+        rows = await self._conn.execute(
+            sa.select(contacts.c.id).where(contacts.c.customer_id == customer_id))
+        return [r[0] for r in rows]
+
+    async def for_case(self, case_id: str, *, limit: int) -> list[Contact]:
+        rows = (await self._conn.execute(
+            sa.select(contacts).where(contacts.c.case_id == case_id)
+            .order_by(contacts.c.occurred_at.desc(), contacts.c.id.desc()).limit(limit)
+        )).mappings().all()
+        return [_contact(r) for r in rows]
+
+    async def move(self, contact_ids: Sequence[str], to_customer_id: str) -> None:
+        if contact_ids:
+            await self._conn.execute(contacts.update().where(contacts.c.id.in_(contact_ids))
+                                     .values(customer_id=to_customer_id))
+
+
+class SqlCases:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, case_id: str) -> Case | None:
+        row = (await self._conn.execute(
+            sa.select(cases).where(cases.c.id == case_id))).mappings().first()
+        return _case(row) if row else None
+
+    async def add(self, case: Case) -> None:
+        await self._conn.execute(cases.insert().values(id=case.id, **_case_values(case)))
+
+    async def save(self, case: Case) -> None:
+        values = _case_values(case)
+        del values["number"], values["created_at"]
+        await self._conn.execute(cases.update().where(cases.c.id == case.id).values(**values))
+
+    async def next_number(self) -> int:
+        if self._conn.dialect.name == "postgresql":
+            return int(await self._conn.scalar(case_number_seq.next_value()))
+        value = await self._conn.scalar(
+            counters.update().where(counters.c.name == "case_number")
+            .values(value=counters.c.value + 1).returning(counters.c.value))
+        if value is None:
+            await self._conn.execute(counters.insert().values(name="case_number", value=1001))
+            return 1001
+        return int(value)
+
+    async def page(
+        self, *, status: CaseStatus | None, queue_id: str | None, customer_id: str | None,
+        limit: int, cursor: str | None,
+    ) -> tuple[list[Case], str | None]:
+        query = sa.select(cases)
+        if status is not None:
+            query = query.where(cases.c.status == status.value)
+        if queue_id is not None:
+            query = query.where(cases.c.queue_id == queue_id)
+        if customer_id is not None:
+            query = query.where(cases.c.customer_id == customer_id)
+        if cursor:
+            at, last_id = cursors.decode(cursor)
+            query = query.where(sa.tuple_(cases.c.created_at, cases.c.id)
+                                < sa.tuple_(sa.literal(at, cases.c.created_at.type),
+                                            sa.literal(last_id)))
+        rows = (await self._conn.execute(
+            query.order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit + 1)
+        )).mappings().all()
+        page = [_case(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return page, (cursors.encode(page[-1].created_at, page[-1].id) if more else None)
+
+    async def open_for_customer(self, customer_id: str) -> list[Case]:
+        rows = (await self._conn.execute(
+            sa.select(cases).where(cases.c.customer_id == customer_id,
+                                   cases.c.status.in_([s.value for s in OPEN_STATUSES]))
+            .order_by(cases.c.created_at.desc()))).mappings().all()
+        return [_case(r) for r in rows]
+
+    async def ids_for_customer(self, customer_id: str) -> list[str]:
+        rows = await self._conn.execute(
+            sa.select(cases.c.id).where(cases.c.customer_id == customer_id))
+        return [r[0] for r in rows]
+
+    async def move(self, case_ids: Sequence[str], to_customer_id: str) -> None:
+        if case_ids:
+            await self._conn.execute(cases.update().where(cases.c.id.in_(case_ids))
+                                     .values(customer_id=to_customer_id))
+
+
+def _contact(r: sa.RowMapping) -> Contact:
+    return Contact(
+        id=r["id"], ref=ChannelRef(channel=Channel(r["channel"]), external_id=r["external_id"]),
+        direction=Direction(r["direction"]), customer_id=r["customer_id"], case_id=r["case_id"],
+        occurred_at=r["occurred_at"], received_at=r["received_at"], from_name=r["from_name"],
+        from_address=r["from_address"], subject=r["subject"], summary=r["summary"],
+        body=r["body"], transcript=r["transcript"],
+        attachments=[AttachmentMeta(**a) for a in r["attachments"]], raw_ref=r["raw_ref"],
+    )
+
+
+def _case_values(c: Case) -> dict[str, Any]:
+    return {
+        "number": c.number, "customer_id": c.customer_id, "type": c.type.value,
+        "status": c.status.value, "priority": int(c.priority), "subject": c.subject,
+        "owner_agent_id": c.owner_agent_id, "queue_id": c.queue_id, "tags": list(c.tags),
+        "created_at": c.created_at, "updated_at": c.updated_at,
+        "first_response_due_at": c.first_response_due_at,
+        "resolution_due_at": c.resolution_due_at, "resolved_at": c.resolved_at,
+        "closed_at": c.closed_at,
+    }
+
+
+def _case(r: sa.RowMapping) -> Case:
+    return Case(
+        id=r["id"], number=r["number"], customer_id=r["customer_id"], type=CaseType(r["type"]),
+        status=CaseStatus(r["status"]), priority=Priority(r["priority"]), subject=r["subject"],
+        owner_agent_id=r["owner_agent_id"], queue_id=r["queue_id"], tags=list(r["tags"]),
+        created_at=r["created_at"], updated_at=r["updated_at"],
+        first_response_due_at=r["first_response_due_at"],
+        resolution_due_at=r["resolution_due_at"], resolved_at=r["resolved_at"],
+        closed_at=r["closed_at"],
+    )

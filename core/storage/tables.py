@@ -1,0 +1,232 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations are generated from it.
+
+Hot lookups and their indexes:
+- identifier → customer: ``ix_identifiers_match`` (kind, normalized) covers the match query,
+  so a million customers cost one index probe per identifier;
+- a customer's timeline: ``ix_contacts_timeline`` (customer_id, occurred_at, id) serves the
+  keyset pagination newest-first;
+- idempotent ingestion: the unique (channel, external_id) on contacts.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.storage.types import JSONDoc, UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(40)
+
+customers = sa.Table(
+    "customers", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("display_name", sa.String(300)),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("organisation", JSONDoc),
+    sa.Column("household", JSONDoc),
+    sa.Column("segment", sa.String(50)),
+    sa.Column("value", sa.Float),
+    sa.Column("language", sa.String(10)),
+    sa.Column("preferred_channel", sa.String(20)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("merged_into", ID),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_customers_display_name", sa.func.lower(customers.c.display_name))
+
+identifiers = sa.Table(
+    "identifiers", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("value", sa.String(320), nullable=False),
+    sa.Column("normalized", sa.String(320)),
+    sa.Column("skeleton", sa.String(320)),
+    sa.Column("verified", sa.Boolean, nullable=False),
+    sa.Column("claimed", sa.Boolean, nullable=False),
+    sa.Column("source", sa.String(20)),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("customer_id", "kind", "normalized", name="uq_identifiers_per_customer"),
+)
+sa.Index("ix_identifiers_match", identifiers.c.kind, identifiers.c.normalized,
+         identifiers.c.customer_id)
+sa.Index("ix_identifiers_customer", identifiers.c.customer_id)
+sa.Index("ix_identifiers_skeleton", identifiers.c.skeleton)
+
+entitlements = sa.Table(
+    "entitlements", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("reference", sa.String(200)),
+    sa.Column("valid_from", sa.Date),
+    sa.Column("valid_until", sa.Date),
+)
+
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("number", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("subject", sa.String(500)),
+    sa.Column("owner_agent_id", ID),
+    sa.Column("queue_id", ID),
+    sa.Column("tags", JSONDoc, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("first_response_due_at", UTCDateTime),
+    sa.Column("resolution_due_at", UTCDateTime),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+)
+sa.Index("ix_cases_customer", cases.c.customer_id, cases.c.status)
+sa.Index("ix_cases_listing", cases.c.status, cases.c.queue_id, cases.c.created_at, cases.c.id)
+
+contacts = sa.Table(
+    "contacts", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("external_id", sa.String(300), nullable=False),
+    sa.Column("direction", sa.String(10), nullable=False),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("case_id", ID, sa.ForeignKey("cases.id")),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("from_name", sa.String(300)),
+    sa.Column("from_address", sa.String(320)),
+    sa.Column("subject", sa.String(1000)),
+    sa.Column("summary", sa.Text),
+    sa.Column("body", sa.Text),
+    sa.Column("transcript", sa.Text),
+    sa.Column("attachments", JSONDoc, nullable=False),
+    sa.Column("raw_ref", sa.String(200)),
+    sa.UniqueConstraint("channel", "external_id", name="uq_contacts_channel_external_id"),
+)
+sa.Index("ix_contacts_timeline", contacts.c.customer_id, contacts.c.occurred_at, contacts.c.id)
+sa.Index("ix_contacts_case", contacts.c.case_id)
+
+possible_duplicates = sa.Table(
+    "possible_duplicates", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("other_customer_id", ID, nullable=False),
+    # The pair in a canonical order, so A~B and B~A are flagged once.
+    sa.Column("pair_low", ID, nullable=False),
+    sa.Column("pair_high", ID, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("contact_id", ID),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("dismissed", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("pair_low", "pair_high", name="uq_possible_duplicates_pair"),
+)
+sa.Index("ix_possible_duplicates_high", possible_duplicates.c.pair_high)
+
+merges = sa.Table(
+    "merges", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("survivor_id", ID, nullable=False, index=True),
+    sa.Column("merged_id", ID, nullable=False, index=True),
+    sa.Column("moved_identifier_ids", JSONDoc, nullable=False),
+    sa.Column("moved_contact_ids", JSONDoc, nullable=False),
+    sa.Column("moved_case_ids", JSONDoc, nullable=False),
+    sa.Column("merged_by", sa.String(200), nullable=False),
+    sa.Column("merged_at", UTCDateTime, nullable=False),
+    sa.Column("undone_at", UTCDateTime),
+    sa.Column("undone_by", sa.String(200)),
+)
+
+teams = sa.Table(
+    "teams", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+)
+
+queues = sa.Table(
+    "queues", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("team_id", ID, sa.ForeignKey("teams.id")),
+    sa.Column("description", sa.Text),
+)
+
+agents = sa.Table(
+    "agents", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("tier", sa.SmallInteger, nullable=False),
+    sa.Column("team_ids", JSONDoc, nullable=False),
+    sa.Column("skills", JSONDoc, nullable=False),
+    sa.Column("capacity", JSONDoc, nullable=False),
+    sa.Column("presence", sa.String(30), nullable=False),
+    sa.Column("presence_since", UTCDateTime, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id")),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", ID, primary_key=True),
+    # SHA-256 of a 256-bit random token: a slow hash adds nothing for that much entropy.
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("principal_id", ID, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id")),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+counters = sa.Table(
+    "counters", metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("id", ID, nullable=False, unique=True),
+    sa.Column("topic", sa.String(100), nullable=False),
+    sa.Column("payload", JSONDoc, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("published_at", UTCDateTime),
+)
+sa.Index("ix_outbox_unpublished", outbox.c.seq, sqlite_where=outbox.c.published_at.is_(None),
+         postgresql_where=outbox.c.published_at.is_(None))
+
+inbox = sa.Table(
+    "inbox", metadata,
+    sa.Column("consumer_group", sa.String(100), primary_key=True),
+    sa.Column("envelope_id", ID, primary_key=True),
+    sa.Column("processed_at", UTCDateTime, nullable=False),
+)
+
+# PostgreSQL hands out case numbers from a sequence (no row lock held until commit);
+# SQLite, which serialises writers anyway, counts in ``counters``.
+case_number_seq = sa.Sequence("case_number_seq", metadata=metadata, start=1001)

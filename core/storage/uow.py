@@ -1,0 +1,81 @@
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from core.domain.clock import Clock
+from core.ports import (
+    AccessRepository,
+    CaseRepository,
+    ContactRepository,
+    CustomerRepository,
+    IdentityRecords,
+    Inbox,
+    Outbox,
+    WorkforceRepository,
+)
+from core.storage.contacts import SqlCases, SqlContacts
+from core.storage.customers import SqlCustomers
+from core.storage.engine import WRITE
+from core.storage.identity_records import SqlIdentityRecords
+from core.storage.outbox import OutboxWriter, SqlInbox
+from core.storage.workforce import SqlAccess, SqlWorkforce
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, clock: Clock, *,
+                 on_events_committed: Callable[[], None] | None = None,
+                 read_only: bool = False) -> None:
+        self._engine = engine
+        # A read-only unit of work uses a deferred transaction that never takes SQLite's
+        # write lock, so reads run beside the writer (WAL).
+        self._read_only = read_only
+        self._clock = clock
+        self._on_events_committed = on_events_committed
+        self._conn: AsyncConnection | None = None
+        self._outbox = OutboxWriter(clock)
+        self.outbox: Outbox = self._outbox
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        if conn.dialect.name == "sqlite" and not self._read_only:
+            conn = await conn.execution_options(**WRITE)
+        self._conn = conn
+        await conn.begin()
+        self.customers: CustomerRepository = SqlCustomers(conn)
+        self.contacts: ContactRepository = SqlContacts(conn)
+        self.cases: CaseRepository = SqlCases(conn)
+        self.identity: IdentityRecords = SqlIdentityRecords(conn)
+        self.workforce: WorkforceRepository = SqlWorkforce(conn)
+        self.access: AccessRepository = SqlAccess(conn)
+        self.inbox: Inbox = SqlInbox(conn, self._clock)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        conn = self.connection
+        flushed = await self._outbox.flush(conn)
+        await conn.commit()
+        if flushed and self._on_events_committed is not None:
+            self._on_events_committed()

@@ -1,0 +1,100 @@
+"""Agents, teams, queues, users and API tokens in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.domain.channels import Channel
+from core.domain.workforce import Agent, Presence, Queue, Role, Team, Tier
+from core.ports import Principal
+from core.storage.tables import agents, api_tokens, queues, teams, users
+
+
+class SqlWorkforce:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_team(self, team: Team) -> None:
+        await self._conn.execute(teams.insert().values(id=team.id, name=team.name))
+
+    async def add_queue(self, queue: Queue) -> None:
+        await self._conn.execute(queues.insert().values(
+            id=queue.id, name=queue.name, team_id=queue.team_id, description=queue.description))
+
+    async def add_agent(self, agent: Agent) -> None:
+        await self._conn.execute(agents.insert().values(
+            id=agent.id, name=agent.name, username=agent.username, tier=int(agent.tier),
+            team_ids=list(agent.team_ids), skills=dict(agent.skills),
+            capacity={c.value: n for c, n in agent.capacity.items()},
+            presence=agent.presence.value, presence_since=agent.presence_since,
+            active=agent.active))
+
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        r = (await self._conn.execute(
+            sa.select(agents).where(agents.c.id == agent_id))).mappings().first()
+        return _agent(r) if r else None
+
+    async def get_queue(self, queue_id: str) -> Queue | None:
+        r = (await self._conn.execute(
+            sa.select(queues).where(queues.c.id == queue_id))).mappings().first()
+        return Queue(id=r["id"], name=r["name"], team_id=r["team_id"],
+                     description=r["description"]) if r else None
+
+    async def list_agents(self) -> list[Agent]:
+        rows = (await self._conn.execute(sa.select(agents).order_by(agents.c.name))).mappings()
+        return [_agent(r) for r in rows]
+
+    async def list_queues(self) -> list[Queue]:
+        rows = (await self._conn.execute(sa.select(queues).order_by(queues.c.name))).mappings()
+        return [Queue(id=r["id"], name=r["name"], team_id=r["team_id"],
+                      description=r["description"]) for r in rows]
+
+    async def list_teams(self) -> list[Team]:
+        rows = (await self._conn.execute(sa.select(teams).order_by(teams.c.name))).mappings()
+        return [Team(id=r["id"], name=r["name"]) for r in rows]
+
+
+def _agent(r: sa.RowMapping) -> Agent:
+    return Agent(
+        id=r["id"], name=r["name"], username=r["username"], tier=Tier(r["tier"]),
+        team_ids=list(r["team_ids"]), skills={k: int(v) for k, v in r["skills"].items()},
+        capacity={Channel(k): int(v) for k, v in r["capacity"].items()},
+        presence=Presence(r["presence"]), presence_since=r["presence_since"],
+        active=r["active"])
+
+
+class SqlAccess:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_token(self, *, token_id: str, token_hash: str, principal: Principal,
+                        created_at: datetime) -> None:
+        await self._conn.execute(api_tokens.insert().values(
+            id=token_id, token_hash=token_hash, principal_id=principal.id, name=principal.name,
+            role=principal.role.value, agent_id=principal.agent_id, created_at=created_at))
+
+    async def principal_for_token(self, token_hash: str) -> Principal | None:
+        r = (await self._conn.execute(sa.select(api_tokens).where(
+            api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None),
+        ))).mappings().first()
+        if r is None:
+            return None
+        return Principal(id=r["principal_id"], name=r["name"], role=Role(r["role"]),
+                         agent_id=r["agent_id"])
+
+    async def add_user(self, *, user_id: str, username: str, password_hash: str, role: Role,
+                       agent_id: str | None, created_at: datetime) -> None:
+        await self._conn.execute(users.insert().values(
+            id=user_id, username=username, password_hash=password_hash, role=role.value,
+            agent_id=agent_id, created_at=created_at))
+
+    async def password_hash_for(self, username: str) -> tuple[str, Principal] | None:
+        r = (await self._conn.execute(
+            sa.select(users).where(users.c.username == username))).mappings().first()
+        if r is None:
+            return None
+        return r["password_hash"], Principal(id=r["id"], name=r["username"],
+                                             role=Role(r["role"]), agent_id=r["agent_id"])
