@@ -1,0 +1,21 @@
+"""Idempotent event handling: every transport delivers at least once, so each consumer
+group records the envelopes it handled in the same transaction as the handler's effects."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from core.domain.events import Envelope
+from core.ports import EnvelopeHandler, UnitOfWork, UnitOfWorkFactory
+
+EffectHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+
+
+def idempotent(group: str, uow: UnitOfWorkFactory, handle: EffectHandler) -> EnvelopeHandler:
+    async def handler(envelope: Envelope) -> None:
+        async with uow() as work:
+            if not await work.inbox.first_delivery(group, envelope.id):
+                return  # a redelivery of something already handled and committed
+            await handle(work, envelope)
+            await work.commit()
+    return handler

@@ -1,0 +1,66 @@
+"""Editing a customer's profile, with per-field rules on who may change what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.domain.channels import Channel
+from core.domain.clock import Clock
+from core.domain.customer import Customer, CustomerKind, CustomerStatus, Household, Organisation
+from core.domain.errors import Conflict, NotFound
+from core.domain.workforce import Role
+from core.ports import UnitOfWorkFactory
+
+# Commercial fields steer routing and are sensitive: only supervisors change them.
+SUPERVISOR_FIELDS = frozenset({"segment", "value"})
+
+
+class FieldNotAllowed(Exception):
+    def __init__(self, fields: set[str], role: Role) -> None:
+        super().__init__(f"the {role.value} role may not change: {', '.join(sorted(fields))}")
+        self.fields = fields
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileChanges:
+    """Only the fields present in ``values`` change; ``None`` clears a field."""
+
+    values: dict[str, Any]
+
+
+class CustomerProfiles:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def update(self, customer_id: str, changes: ProfileChanges, *,
+                     role: Role) -> Customer:
+        forbidden = set(changes.values) & SUPERVISOR_FIELDS
+        if forbidden and not role.at_least(Role.SUPERVISOR):
+            raise FieldNotAllowed(forbidden, role)
+        async with self._uow() as uow:
+            customer = await uow.customers.get(customer_id)
+            if customer is None:
+                raise NotFound("customer", customer_id)
+            if customer.status is not CustomerStatus.ACTIVE:
+                raise Conflict(f"customer {customer_id} was merged into {customer.merged_into}")
+            _apply(customer, changes.values)
+            customer.updated_at = self._clock.now()
+            await uow.customers.update_profile(customer)
+            await uow.commit()
+            return customer
+
+
+def _apply(customer: Customer, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        if name == "kind":
+            customer.kind = CustomerKind(value)
+        elif name == "preferred_channel":
+            customer.preferred_channel = Channel(value) if value else None
+        elif name == "organisation":
+            customer.organisation = Organisation(**value) if value else None
+        elif name == "household":
+            customer.household = Household(**value) if value else None
+        else:
+            setattr(customer, name, value)
