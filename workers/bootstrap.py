@@ -1,0 +1,86 @@
+"""The composition root: the one place that builds engines, clients and services.
+
+Nothing is built at import time. ``build`` owns every resource it creates and releases
+them in reverse order on exit; tests call the same function with their own settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from core.bus.inprocess import InProcessBus
+from core.bus.redis_streams import RedisStreamsBus
+from core.config import Settings, redacted
+from core.domain.clock import Clock, SystemClock
+from core.ports import EventBus, UnitOfWork
+from core.services.access import Access
+from core.services.cases import CaseUpdates
+from core.services.ingest import ContactIngestion
+from core.services.merges import CustomerMerges
+from core.services.profiles import CustomerProfiles
+from core.services.queries import Queries
+from core.storage.engine import build_engine
+from core.storage.uow import SqlUnitOfWork
+from workers.services import Services
+
+log = logging.getLogger(__name__)
+
+# Every consumer group is declared by every process at start-up, so no process can publish
+# before a group exists and leave it without those events.
+CONSUMER_GROUPS: tuple[str, ...] = ()
+
+
+def build_bus(settings: Settings) -> EventBus:
+    if settings.redis_url is None:
+        return InProcessBus(max_deliveries=settings.bus_max_deliveries)
+    client = redis.Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
+        health_check_interval=15,
+    )
+    return RedisStreamsBus(client, stream=settings.redis_stream,
+                           max_deliveries=settings.bus_max_deliveries,
+                           reclaim_idle_s=settings.bus_reclaim_idle_s)
+
+
+@asynccontextmanager
+async def build(settings: Settings, *, clock: Clock | None = None,
+                groups: tuple[str, ...] = CONSUMER_GROUPS) -> AsyncIterator[Services]:
+    clock = clock or SystemClock()
+    url = settings.database_url.get_secret_value()
+    log.info("storage: %s; bus: %s", redacted(url),
+             redacted(settings.redis_url.get_secret_value()) if settings.redis_url
+             else "in-process")
+    engine = build_engine(url)
+    bus = build_bus(settings)
+    try:
+        await bus.declare_groups(groups)
+        signal = asyncio.Event()
+
+        def uow() -> UnitOfWork:
+            return SqlUnitOfWork(engine, clock, on_events_committed=signal.set)
+
+        def read_uow() -> UnitOfWork:
+            return SqlUnitOfWork(engine, clock, read_only=True)
+
+        region = settings.default_region
+        yield Services(
+            settings=settings, clock=clock, engine=engine, bus=bus, uow=uow, read_uow=read_uow,
+            outbox_signal=signal,
+            ingestion=ContactIngestion(uow, clock, default_region=region),
+            merges=CustomerMerges(uow, clock),
+            profiles=CustomerProfiles(uow, clock),
+            case_updates=CaseUpdates(uow, clock),
+            queries=Queries(read_uow, default_region=region),
+            access=Access(uow, read_uow, clock),
+        )
+    finally:
+        await bus.close()
+        await engine.dispose()

@@ -1,0 +1,74 @@
+"""What each CLI command does, as coroutines (the CLI parses, these act)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from core.config import Settings
+from core.domain.workforce import Role
+from core.storage import migrate as migrations
+from core.storage.engine import build_engine
+from workers import bootstrap, runtime
+from workers import demo as demo_setup
+
+log = logging.getLogger(__name__)
+
+
+async def migrate(settings: Settings) -> int:
+    engine = build_engine(settings.database_url.get_secret_value())
+    try:
+        await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database schema is up to date")
+    return 0
+
+
+async def _schema_ready(settings: Settings) -> bool:
+    engine = build_engine(settings.database_url.get_secret_value())
+    try:
+        return await migrations.is_current(engine)
+    finally:
+        await engine.dispose()
+
+
+async def serve(settings: Settings) -> int:
+    if not await _schema_ready(settings):
+        print("switchboard: the database schema is not current; run `switchboard migrate`")
+        return 1
+    stop = asyncio.Event()
+    runtime.stop_on_signals(stop)
+
+    def announce(url: str) -> None:
+        print(f"Switchboard is running at {url}\n"
+              f"  health:  {url}/healthz   readiness: {url}/readyz\n"
+              f"  API:     {url}/api/openapi.json (send 'Authorization: Bearer <token>')\n"
+              f"Stop with Ctrl-C.", flush=True)
+
+    await runtime.serve(settings, stop=stop, ready=announce)
+    return 0
+
+
+async def worker(settings: Settings, name: str) -> int:
+    if not await _schema_ready(settings):
+        print("switchboard: the database schema is not current; run `switchboard migrate`")
+        return 1
+    await runtime.worker(settings, name)
+    return 0
+
+
+async def create_token(settings: Settings, *, role: Role, agent_id: str | None,
+                       name: str | None) -> int:
+    async with bootstrap.build(settings) as services:
+        token = await services.access.create_token(
+            role=role, name=name or (agent_id or role.value), agent_id=agent_id)
+    print(token)
+    return 0
+
+
+async def demo(settings: Settings) -> int:
+    async with bootstrap.build(settings) as services:
+        report = await demo_setup.load(services)
+    print(report)
+    return 0

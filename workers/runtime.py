@@ -1,0 +1,105 @@
+"""Running the service: the HTTP server and the workers, with a graceful shutdown.
+
+Shutdown drains, then cancels: on SIGTERM/SIGINT the HTTP site stops accepting, workers
+finish the batch in hand (up to ``drain_timeout_s``), then whatever is left is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from core.config import Settings
+from workers import bootstrap
+from workers.relay import OutboxRelay
+from workers.services import Services
+from workers.web.app import build_app
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[[Services, asyncio.Event], Awaitable[None]]
+
+
+async def run_relay(services: Services, stop: asyncio.Event) -> None:
+    relay = OutboxRelay(services.engine, services.bus, services.clock,
+                        signal=services.outbox_signal,
+                        batch_size=services.settings.outbox_batch_size)
+    await relay.run(stop)
+
+
+WORKERS: dict[str, Worker] = {
+    "relay": run_relay,
+}
+WORKER_HELP = {
+    "relay": "moves committed events from the database outbox onto the event bus",
+}
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_workers(services: Services, names: list[str], stop: asyncio.Event) -> None:
+    async with asyncio.TaskGroup() as group:
+        for name in names:
+            group.create_task(
+                _supervised(WORKERS[name](services, stop), stop, name,
+                            drain_timeout_s=services.settings.drain_timeout_s),
+                name=f"worker-{name}")
+
+
+async def _supervised(work: Awaitable[None], stop: asyncio.Event, name: str, *,
+                      drain_timeout_s: float) -> None:
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.create_task(stop.wait(), name=f"stop-{name}")
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            done, _ = await asyncio.wait({task}, timeout=drain_timeout_s)
+            if not done:
+                log.warning("worker %s did not drain in %.0f s; cancelling", name,
+                            drain_timeout_s)
+                task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        stopped.cancel()
+        task.cancel()
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
+                ready: Callable[[str], None] | None = None) -> None:
+    stop = stop or asyncio.Event()
+    async with bootstrap.build(settings) as services:
+        runner = web.AppRunner(build_app(services), handle_signals=False,
+                               shutdown_timeout=settings.drain_timeout_s)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.http_host, settings.http_port)
+            await site.start()
+            url = _url(runner)
+            log.info("listening on %s", url)
+            if ready is not None:
+                ready(url)
+            await run_workers(services, list(WORKERS), stop)
+        finally:
+            await runner.cleanup()
+
+
+def _url(runner: web.AppRunner) -> str:
+    host, port = runner.addresses[0][:2]
+    return f"http://{host}:{port}"
+
+
+async def worker(settings: Settings, name: str) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    async with bootstrap.build(settings) as services:
+        await run_workers(services, [name], stop)

@@ -1,0 +1,54 @@
+"""Everything a process needs, built once by the composition root and passed down."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.config import Settings
+from core.domain.clock import Clock
+from core.ports import EventBus, UnitOfWorkFactory
+from core.services.access import Access
+from core.services.cases import CaseUpdates
+from core.services.ingest import ContactIngestion
+from core.services.merges import CustomerMerges
+from core.services.profiles import CustomerProfiles
+from core.services.queries import Queries
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    bus: EventBus
+    uow: UnitOfWorkFactory
+    read_uow: UnitOfWorkFactory
+    # Set after every commit that queued events, so the relay publishes without polling.
+    outbox_signal: asyncio.Event
+    ingestion: ContactIngestion
+    merges: CustomerMerges
+    profiles: CustomerProfiles
+    case_updates: CaseUpdates
+    queries: Queries
+    access: Access
+
+    async def readiness(self, timeout_s: float) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        for name, probe in (("database", self._ping_database), ("bus", self.bus.ping)):
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await probe()
+                checks[name] = "ok"
+            except TimeoutError:
+                checks[name] = f"no answer within {timeout_s:g} s"
+            except Exception as err:  # noqa: BLE001 - any failure means "not ready"
+                checks[name] = f"unreachable ({type(err).__name__})"
+        return checks
+
+    async def _ping_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))

@@ -1,0 +1,30 @@
+"""The aiohttp application: middlewares, the API endpoints, JSON 404/405s."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from workers.services import Services
+from workers.web import api_cases, api_contacts, api_customers, api_meta
+from workers.web.auth import ACCESS, auth_middleware
+from workers.web.endpoints import Api
+from workers.web.errors import error_middleware
+from workers.web.keys import SERVICES
+
+
+def build_api() -> Api:
+    api = Api(title="Switchboard", version="0.1.0")
+    for module in (api_meta, api_contacts, api_customers, api_cases):
+        module.register(api)
+    return api
+
+
+def build_app(services: Services) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=services.settings.api_max_body_bytes,
+    )
+    app[SERVICES] = services
+    app[ACCESS] = services.access
+    build_api().install(app)
+    return app

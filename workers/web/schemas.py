@@ -1,0 +1,125 @@
+"""Request models: what the API accepts, field by field (extra fields are refused, so a
+client cannot set what it may not)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from core.domain.channels import Channel, Direction
+from core.domain.contact import CaseStatus, CaseType, Priority
+from core.domain.customer import CustomerKind
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50,
+                                       pattern=r"^[\w\-:.]+$")]
+PriorityName = Literal["low", "normal", "high", "urgent"]
+PRIORITIES = {"low": Priority.LOW, "normal": Priority.NORMAL, "high": Priority.HIGH,
+              "urgent": Priority.URGENT}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartyIn(Strict):
+    name: Short | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    visitor_id: Short | None = None
+    crm_id: Short | None = None
+    claimed_email: Annotated[str, StringConstraints(max_length=320)] | None = Field(
+        default=None, description="An address typed by an unauthenticated person: shown to "
+                                  "agents, never used to link to an existing customer.")
+
+    @model_validator(mode="after")
+    def _someone(self) -> PartyIn:
+        if not any((self.email, self.phone, self.visitor_id, self.crm_id, self.claimed_email)):
+            raise ValueError("give at least one of email, phone, visitor_id, crm_id")
+        return self
+
+
+class ContactIn(Strict):
+    channel: Channel
+    direction: Direction = Direction.INBOUND
+    external_id: Short = Field(description="The channel's own id; idempotency key with channel.")
+    from_: PartyIn = Field(alias="from")
+    subject: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    summary: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    body: Annotated[str, StringConstraints(max_length=500_000)] | None = None
+    transcript: Annotated[str, StringConstraints(max_length=500_000)] | None = None
+    occurred_at: AwareDatetime | None = None
+    case_id: Short | None = None
+    case_type: CaseType | None = None
+    priority: PriorityName | None = None
+    queue: Short | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+
+
+class CustomerSearch(Strict):
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
+                                        max_length=100)] | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class Page(Strict):
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class MergeIn(Strict):
+    other_id: Short
+
+
+class CaseListQuery(Page):
+    status: CaseStatus | None = None
+    queue: Short | None = None
+    customer: Short | None = None
+
+
+class CasePatch(Strict):
+    status: CaseStatus | None = None
+    priority: PriorityName | None = None
+    owner: Short | None = Field(default=None, description="Agent id; null clears the owner.")
+    type: CaseType | None = None
+    queue: Short | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=20)
+
+    @model_validator(mode="after")
+    def _something(self) -> CasePatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+class OrganisationIn(Strict):
+    name: Short
+    registration_number: Short | None = None
+    vat_number: Short | None = None
+
+
+class HouseholdIn(Strict):
+    name: Short | None = None
+    members: int | None = Field(default=None, ge=1, le=100)
+    address: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class CustomerPatch(Strict):
+    display_name: Short | None = None
+    kind: CustomerKind | None = None
+    organisation: OrganisationIn | None = None
+    household: HouseholdIn | None = None
+    segment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=50)] | None = None
+    value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] | None = None
+    preferred_channel: Channel | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CustomerPatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self

@@ -1,0 +1,87 @@
+"""Domain objects as API JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.domain.contact import Case, Contact, Priority
+from core.domain.customer import Customer, Identifier, PossibleDuplicate
+from core.services.queries import CustomerView
+
+PRIORITY_NAMES = {Priority.LOW: "low", Priority.NORMAL: "normal", Priority.HIGH: "high",
+                  Priority.URGENT: "urgent"}
+
+
+def _at(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def identifier(i: Identifier) -> dict[str, Any]:
+    return {"id": i.id, "kind": i.kind.value, "value": i.value, "normalized": i.normalized,
+            "valid": i.valid, "verified": i.verified, "claimed": i.claimed,
+            "source": i.source.value if i.source else None,
+            "first_seen_at": _at(i.first_seen_at), "last_seen_at": _at(i.last_seen_at)}
+
+
+def customer(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id, "display_name": c.display_name, "kind": c.kind.value,
+        "status": c.status.value, "merged_into": c.merged_into, "segment": c.segment,
+        "value": c.value, "language": c.language,
+        "preferred_channel": c.preferred_channel.value if c.preferred_channel else None,
+        "organisation": _slots(c.organisation), "household": _slots(c.household),
+        "identifiers": [identifier(i) for i in c.identifiers],
+        "entitlements": [{"id": e.id, "kind": e.kind, "name": e.name, "reference": e.reference,
+                          "valid_from": e.valid_from.isoformat() if e.valid_from else None,
+                          "valid_until": e.valid_until.isoformat() if e.valid_until else None}
+                         for e in c.entitlements],
+        "created_at": _at(c.created_at), "updated_at": _at(c.updated_at),
+    }
+
+
+def _slots(value: object | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {name: getattr(value, name) for name in type(value).__slots__}  # type: ignore[attr-defined]
+
+
+def contact(c: Contact) -> dict[str, Any]:
+    return {
+        "id": c.id, "channel": c.channel.value, "direction": c.direction.value,
+        "external_id": c.ref.external_id, "customer_id": c.customer_id, "case_id": c.case_id,
+        "occurred_at": _at(c.occurred_at), "received_at": _at(c.received_at),
+        "from_name": c.from_name, "from_address": c.from_address, "subject": c.subject,
+        "summary": c.summary, "body": c.body, "transcript": c.transcript,
+        "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type,
+                         "size_bytes": a.size_bytes} for a in c.attachments],
+    }
+
+
+def case(c: Case) -> dict[str, Any]:
+    return {
+        "id": c.id, "reference": c.reference, "customer_id": c.customer_id,
+        "type": c.type.value, "status": c.status.value,
+        "priority": PRIORITY_NAMES[c.priority], "subject": c.subject,
+        "owner": c.owner_agent_id, "queue": c.queue_id, "tags": c.tags,
+        "created_at": _at(c.created_at), "updated_at": _at(c.updated_at),
+        "first_response_due_at": _at(c.first_response_due_at),
+        "resolution_due_at": _at(c.resolution_due_at),
+        "resolved_at": _at(c.resolved_at), "closed_at": _at(c.closed_at),
+    }
+
+
+def duplicate(d: PossibleDuplicate) -> dict[str, Any]:
+    return {"id": d.id, "customer_id": d.customer_id, "other_customer_id": d.other_customer_id,
+            "reason": d.reason, "contact_id": d.contact_id, "created_at": _at(d.created_at),
+            "dismissed": d.dismissed}
+
+
+def customer_view(view: CustomerView) -> dict[str, Any]:
+    return {
+        **customer(view.customer),
+        "open_cases": [case(c) for c in view.open_cases],
+        "timeline": {"items": [contact(c) for c in view.timeline.contacts],
+                     "next_cursor": view.timeline.next_cursor},
+        "possible_duplicates": [duplicate(d) for d in view.possible_duplicates],
+    }
