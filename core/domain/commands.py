@@ -39,6 +39,7 @@ class IngestContact:
     from_address: str | None = None
     attachments: tuple[AttachmentMeta, ...] = ()
     raw_ref: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
     # Where the contact goes: an existing case of the same customer, or a new case with these.
     case_id: str | None = None
     case_type: CaseType | None = None

@@ -40,6 +40,8 @@ class Contact:
     transcript: str | None = None
     attachments: list[AttachmentMeta] = field(default_factory=list)
     raw_ref: str | None = None  # key of the untouched original in the raw store
+    # Channel facts routing rules may test: "mailbox", "form", "ivr_choice", "language".
+    metadata: dict[str, str] = field(default_factory=dict)
 
     @property
     def channel(self) -> Channel:
@@ -98,6 +100,10 @@ class Case:
     resolution_due_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    first_responded_at: datetime | None = None
+    language: str | None = None
+    # The classifier's verdict as shown to agents: class, confidence, matched keywords.
+    classification: dict[str, object] | None = None
 
     @property
     def reference(self) -> str:

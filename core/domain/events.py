@@ -95,6 +95,88 @@ class MergeUndone(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CaseRouted(Event):
+    """The rules decided where a case goes; a work item now waits in ``queue_id``."""
+
+    topic: ClassVar[str] = "routing.case_routed"
+    case_id: str
+    contact_id: str
+    work_item_id: str
+    queue_id: str
+    priority: int
+    case_type: str
+    decision_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkWaiting(Event):
+    """Work (re)entered a queue: after routing, a decline, a timeout or a transfer."""
+
+    topic: ClassVar[str] = "routing.work_waiting"
+    work_item_id: str
+    queue_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferMade(Event):
+    topic: ClassVar[str] = "routing.offer_made"
+    offer_id: str
+    work_item_id: str
+    case_id: str
+    agent_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OfferAnswered(Event):
+    """Accepted, declined, expired or withdrawn."""
+
+    topic: ClassVar[str] = "routing.offer_answered"
+    offer_id: str
+    work_item_id: str
+    case_id: str
+    agent_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkCompleted(Event):
+    topic: ClassVar[str] = "routing.work_completed"
+    work_item_id: str
+    case_id: str
+    agent_id: str
+    disposition: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentPresenceChanged(Event):
+    topic: ClassVar[str] = "agent.presence_changed"
+    agent_id: str
+    presence: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaWarning(Event):
+    topic: ClassVar[str] = "sla.warning"
+    case_id: str
+    clock_id: str
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaBreached(Event):
+    topic: ClassVar[str] = "sla.breached"
+    case_id: str
+    clock_id: str
+    kind: str
+    due_at: datetime
+    escalation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Envelope:
     """An event on the wire: its own id (the idempotency key), topic and JSON payload."""
 

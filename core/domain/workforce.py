@@ -73,3 +73,4 @@ class Agent:
     presence: Presence = Presence.OFFLINE
     presence_since: datetime
     active: bool = True
+    queue_ids: list[str] = field(default_factory=list)  # the queues this agent takes work from
