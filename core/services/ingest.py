@@ -102,7 +102,7 @@ class ContactIngestion:
             occurred_at=cmd.occurred_at or now, received_at=now, from_name=cmd.party.name,
             from_address=cmd.from_address, subject=cmd.subject, summary=cmd.summary,
             body=cmd.body, transcript=cmd.transcript, attachments=list(cmd.attachments),
-            raw_ref=cmd.raw_ref)
+            raw_ref=cmd.raw_ref, metadata=dict(cmd.metadata))
         await uow.contacts.add(contact)
         events.insert(0, ContactReceived(
             contact_id=contact.id, channel=cmd.channel.value, direction=cmd.direction.value,

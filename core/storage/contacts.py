@@ -60,7 +60,7 @@ class SqlContacts:
             attachments=[{"id": a.id, "filename": a.filename, "content_type": a.content_type,
                           "size_bytes": a.size_bytes, "storage_key": a.storage_key}
                          for a in contact.attachments],
-            raw_ref=contact.raw_ref,
+            raw_ref=contact.raw_ref, metadata=dict(contact.metadata),
         ))
 
     async def timeline(self, customer_id: str, *, limit: int,
@@ -174,6 +174,7 @@ def _contact(r: sa.RowMapping) -> Contact:
         from_address=r["from_address"], subject=r["subject"], summary=r["summary"],
         body=r["body"], transcript=r["transcript"],
         attachments=[AttachmentMeta(**a) for a in r["attachments"]], raw_ref=r["raw_ref"],
+        metadata=dict(r["metadata"] or {}),
     )
 
 
@@ -185,7 +186,8 @@ def _case_values(c: Case) -> dict[str, Any]:
         "created_at": c.created_at, "updated_at": c.updated_at,
         "first_response_due_at": c.first_response_due_at,
         "resolution_due_at": c.resolution_due_at, "resolved_at": c.resolved_at,
-        "closed_at": c.closed_at,
+        "closed_at": c.closed_at, "classification": c.classification,
+        "language": c.language, "first_responded_at": c.first_responded_at,
     }
 
 
@@ -197,5 +199,6 @@ def _case(r: sa.RowMapping) -> Case:
         created_at=r["created_at"], updated_at=r["updated_at"],
         first_response_due_at=r["first_response_due_at"],
         resolution_due_at=r["resolution_due_at"], resolved_at=r["resolved_at"],
-        closed_at=r["closed_at"],
+        closed_at=r["closed_at"], classification=r["classification"], language=r["language"],
+        first_responded_at=r["first_responded_at"],
     )

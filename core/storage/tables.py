@@ -93,6 +93,9 @@ cases = sa.Table(
     sa.Column("resolution_due_at", UTCDateTime),
     sa.Column("resolved_at", UTCDateTime),
     sa.Column("closed_at", UTCDateTime),
+    sa.Column("classification", JSONDoc),
+    sa.Column("language", sa.String(10)),
+    sa.Column("first_responded_at", UTCDateTime),
 )
 sa.Index("ix_cases_customer", cases.c.customer_id, cases.c.status)
 sa.Index("ix_cases_listing", cases.c.status, cases.c.queue_id, cases.c.created_at, cases.c.id)
@@ -115,6 +118,8 @@ contacts = sa.Table(
     sa.Column("transcript", sa.Text),
     sa.Column("attachments", JSONDoc, nullable=False),
     sa.Column("raw_ref", sa.String(200)),
+    # Channel facts routing may use: receiving mailbox, form id, IVR choice.
+    sa.Column("metadata", JSONDoc, nullable=False, server_default="{}"),
     sa.UniqueConstraint("channel", "external_id", name="uq_contacts_channel_external_id"),
 )
 sa.Index("ix_contacts_timeline", contacts.c.customer_id, contacts.c.occurred_at, contacts.c.id)
@@ -176,6 +181,7 @@ agents = sa.Table(
     sa.Column("presence", sa.String(30), nullable=False),
     sa.Column("presence_since", UTCDateTime, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("queue_ids", JSONDoc, nullable=False, server_default="[]"),
 )
 
 users = sa.Table(
@@ -230,3 +236,137 @@ inbox = sa.Table(
 # PostgreSQL hands out case numbers from a sequence (no row lock held until commit);
 # SQLite, which serialises writers anyway, counts in ``counters``.
 case_number_seq = sa.Sequence("case_number_seq", metadata=metadata, start=1001)
+
+
+# --- routing -------------------------------------------------------------------------
+
+# Supervisor-editable configuration documents (keyword lists, routing policy, calendars,
+# SLA policies), each validated by its domain type before it is stored.
+config_documents = sa.Table(
+    "config_documents", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("document", JSONDoc, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+rule_set_versions = sa.Table(
+    "rule_set_versions", metadata,
+    sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("document", JSONDoc, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Every publish and rollback, newest last: the active version is the last row's.
+rule_set_activations = sa.Table(
+    "rule_set_activations", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("version", sa.Integer, sa.ForeignKey("rule_set_versions.number"),
+              nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("by", sa.String(200), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+# The facts a decision saw and the trace it produced: what makes routing explainable and
+# replayable (simulation re-evaluates a draft against these very facts).
+routing_decisions = sa.Table(
+    "routing_decisions", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("case_id", ID, nullable=False, index=True),
+    sa.Column("contact_id", ID, nullable=False),
+    sa.Column("work_item_id", ID),
+    sa.Column("rule_set_version", sa.Integer),
+    sa.Column("facts", JSONDoc, nullable=False),
+    sa.Column("classification", JSONDoc, nullable=False),
+    sa.Column("outcome", JSONDoc, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_routing_decisions_recent", routing_decisions.c.decided_at, routing_decisions.c.id)
+
+work_items = sa.Table(
+    "work_items", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("case_id", ID, nullable=False, index=True),
+    sa.Column("contact_id", ID, nullable=False),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("queue_id", ID, nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("skills", JSONDoc, nullable=False),
+    sa.Column("tier", sa.SmallInteger, nullable=False),
+    sa.Column("preferred_agent_ids", JSONDoc, nullable=False),
+    sa.Column("preferred_team_id", ID),
+    sa.Column("excluded_agent_ids", JSONDoc, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("enqueued_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("assigned_agent_id", ID),
+    sa.Column("offer_id", ID),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+sa.Index("ix_work_items_customer", work_items.c.customer_id, work_items.c.created_at)
+sa.Index("ix_work_items_waiting", work_items.c.status, work_items.c.queue_id,
+         work_items.c.enqueued_at)
+
+offers = sa.Table(
+    "offers", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("work_item_id", ID, nullable=False, index=True),
+    sa.Column("agent_id", ID, nullable=False),
+    sa.Column("case_id", ID, nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("answered_at", UTCDateTime),
+    sa.Column("trace", JSONDoc, nullable=False),
+)
+sa.Index("ix_offers_pending", offers.c.status, offers.c.expires_at)
+sa.Index("ix_offers_agent", offers.c.agent_id, offers.c.status)
+
+# Which agents take work from which queue; agents.queue_ids is the same list, this table
+# indexes it so a dispatcher reads only the agents of the queues in hand.
+agent_queues = sa.Table(
+    "agent_queues", metadata,
+    sa.Column("queue_id", ID, primary_key=True),
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id"), primary_key=True),
+)
+
+agent_loads = sa.Table(
+    "agent_loads", metadata,
+    sa.Column("agent_id", ID, sa.ForeignKey("agents.id"), primary_key=True),
+    sa.Column("load", JSONDoc, nullable=False),
+    sa.Column("idle_since", UTCDateTime, nullable=False),
+    sa.Column("missed_offers", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+sla_clocks = sa.Table(
+    "sla_clocks", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("case_id", ID, nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("policy_id", sa.String(100), nullable=False),
+    sa.Column("calendar_id", sa.String(100), nullable=False),
+    sa.Column("target_s", sa.Integer, nullable=False),
+    sa.Column("warn_at_fraction", sa.Float, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("consumed_s", sa.Float, nullable=False),
+    sa.Column("running_since", UTCDateTime),
+    sa.Column("paused_at", UTCDateTime),
+    sa.Column("stopped_at", UTCDateTime),
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("warn_at", UTCDateTime),
+    sa.Column("warned", sa.Boolean, nullable=False),
+    sa.Column("breached", sa.Boolean, nullable=False),
+    # The earliest moment this clock needs attention (warn, then due); NULL when it needs
+    # none. The SLA worker sleeps until the smallest one.
+    sa.Column("next_deadline", UTCDateTime),
+)
+sa.Index("ix_sla_clocks_deadline", sla_clocks.c.next_deadline)

@@ -17,13 +17,19 @@ from core.ports import (
     IdentityRecords,
     Inbox,
     Outbox,
+    RoutingRecords,
+    SlaRepository,
     WorkforceRepository,
+    WorkRepository,
 )
 from core.storage.contacts import SqlCases, SqlContacts
 from core.storage.customers import SqlCustomers
 from core.storage.engine import WRITE
 from core.storage.identity_records import SqlIdentityRecords
 from core.storage.outbox import OutboxWriter, SqlInbox
+from core.storage.routing import SqlRoutingRecords
+from core.storage.sla import SqlSla
+from core.storage.work import SqlWork
 from core.storage.workforce import SqlAccess, SqlWorkforce
 
 
@@ -59,6 +65,9 @@ class SqlUnitOfWork:
         self.identity: IdentityRecords = SqlIdentityRecords(conn)
         self.workforce: WorkforceRepository = SqlWorkforce(conn)
         self.access: AccessRepository = SqlAccess(conn)
+        self.routing: RoutingRecords = SqlRoutingRecords(conn)
+        self.work: WorkRepository = SqlWork(conn)
+        self.sla: SlaRepository = SqlSla(conn)
         self.inbox: Inbox = SqlInbox(conn, self._clock)
         return self
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.domain.channels import Channel
+from core.domain.errors import Conflict
 from core.domain.workforce import Agent, Presence, Queue, Role, Team, Tier
 from core.ports import Principal
-from core.storage.tables import agents, api_tokens, queues, teams, users
+from core.storage.tables import agent_queues, agents, api_tokens, queues, teams, users
 
 
 class SqlWorkforce:
@@ -25,12 +27,43 @@ class SqlWorkforce:
             id=queue.id, name=queue.name, team_id=queue.team_id, description=queue.description))
 
     async def add_agent(self, agent: Agent) -> None:
-        await self._conn.execute(agents.insert().values(
-            id=agent.id, name=agent.name, username=agent.username, tier=int(agent.tier),
+        try:
+            await self._conn.execute(agents.insert().values(
+                id=agent.id, name=agent.name, username=agent.username, tier=int(agent.tier),
+                team_ids=list(agent.team_ids), skills=dict(agent.skills),
+                capacity={c.value: n for c, n in agent.capacity.items()},
+                presence=agent.presence.value, presence_since=agent.presence_since,
+                active=agent.active, queue_ids=list(agent.queue_ids)))
+        except sa.exc.IntegrityError as err:
+            # Two admins creating the same username at once: the database decides.
+            raise Conflict(f"username {agent.username!r} is taken") from err
+        await self._set_queues(agent)
+
+    async def save_agent(self, agent: Agent) -> None:
+        await self._conn.execute(agents.update().where(agents.c.id == agent.id).values(
+            name=agent.name, username=agent.username, tier=int(agent.tier),
             team_ids=list(agent.team_ids), skills=dict(agent.skills),
             capacity={c.value: n for c, n in agent.capacity.items()},
             presence=agent.presence.value, presence_since=agent.presence_since,
-            active=agent.active))
+            active=agent.active, queue_ids=list(agent.queue_ids)))
+        await self._set_queues(agent)
+
+    async def _set_queues(self, agent: Agent) -> None:
+        await self._conn.execute(agent_queues.delete().where(agent_queues.c.agent_id == agent.id))
+        if agent.queue_ids:
+            await self._conn.execute(agent_queues.insert(), [
+                {"agent_id": agent.id, "queue_id": q} for q in dict.fromkeys(agent.queue_ids)])
+
+    async def set_presence(self, agent_id: str, presence: Presence, at: datetime) -> None:
+        await self._conn.execute(agents.update().where(agents.c.id == agent_id).values(
+            presence=presence.value, presence_since=at))
+
+    async def agents_for_queues(self, queue_ids: Sequence[str]) -> list[Agent]:
+        serving = sa.select(agent_queues.c.agent_id).where(
+            agent_queues.c.queue_id.in_(list(queue_ids)))
+        rows = (await self._conn.execute(sa.select(agents).where(
+            agents.c.id.in_(serving), agents.c.active.is_(True)))).mappings()
+        return [_agent(r) for r in rows]
 
     async def get_agent(self, agent_id: str) -> Agent | None:
         r = (await self._conn.execute(
@@ -63,7 +96,7 @@ def _agent(r: sa.RowMapping) -> Agent:
         team_ids=list(r["team_ids"]), skills={k: int(v) for k, v in r["skills"].items()},
         capacity={Channel(k): int(v) for k, v in r["capacity"].items()},
         presence=Presence(r["presence"]), presence_since=r["presence_since"],
-        active=r["active"])
+        active=r["active"], queue_ids=list(r["queue_ids"]))
 
 
 class SqlAccess:

@@ -1,0 +1,99 @@
+"""Managing agents: who they are, what they can do, where they take work from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from core.domain.channels import Channel
+from core.domain.clock import Clock
+from core.domain.errors import Conflict, InvalidInput, NotFound
+from core.domain.ids import new_id
+from core.domain.workforce import DEFAULT_CAPACITY, Agent, Tier
+from core.ports import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentChanges:
+    name: str | None = None
+    tier: Tier | None = None
+    team_ids: Sequence[str] | None = None
+    queue_ids: Sequence[str] | None = None
+    skills: Mapping[str, int] | None = None
+    capacity: Mapping[Channel, int] | None = None
+    active: bool | None = None
+
+
+class AgentAdmin:
+    def __init__(self, uow: UnitOfWorkFactory, read_uow: UnitOfWorkFactory,
+                 clock: Clock) -> None:
+        self._uow = uow
+        self._read_uow = read_uow
+        self._clock = clock
+
+    async def create(self, *, name: str, username: str, changes: AgentChanges) -> Agent:
+        async with self._uow() as uow:
+            if any(a.username == username for a in await uow.workforce.list_agents()):
+                raise Conflict(f"username {username!r} is taken")
+            await _check_references(uow, changes)
+            agent = Agent(id=new_id("agt"), name=name, username=username,
+                          presence_since=self._clock.now())
+            _apply(agent, changes)
+            await uow.workforce.add_agent(agent)
+            await uow.commit()
+            return agent
+
+    async def update(self, agent_id: str, changes: AgentChanges) -> Agent:
+        async with self._uow() as uow:
+            agent = await uow.workforce.get_agent(agent_id)
+            if agent is None:
+                raise NotFound("agent", agent_id)
+            await _check_references(uow, changes)
+            _apply(agent, changes)
+            await uow.workforce.save_agent(agent)
+            await uow.commit()
+            return agent
+
+    async def get(self, agent_id: str) -> Agent:
+        async with self._read_uow() as uow:
+            agent = await uow.workforce.get_agent(agent_id)
+        if agent is None:
+            raise NotFound("agent", agent_id)
+        return agent
+
+    async def list(self) -> list[Agent]:
+        async with self._read_uow() as uow:
+            return await uow.workforce.list_agents()
+
+
+async def _check_references(uow: UnitOfWork, changes: AgentChanges) -> None:
+    reasons: dict[str, str] = {}
+    if changes.team_ids:
+        known = {t.id for t in await uow.workforce.list_teams()}
+        for index, team in enumerate(changes.team_ids):
+            if team not in known:
+                reasons[f"teams[{index}]"] = f"no team {team!r}"
+    if changes.queue_ids:
+        known = {q.id for q in await uow.workforce.list_queues()}
+        for index, queue in enumerate(changes.queue_ids):
+            if queue not in known:
+                reasons[f"queues[{index}]"] = f"no queue {queue!r}"
+    if reasons:
+        raise InvalidInput(reasons)
+
+
+def _apply(agent: Agent, changes: AgentChanges) -> None:
+    if changes.name is not None:
+        agent.name = changes.name
+    if changes.tier is not None:
+        agent.tier = changes.tier
+    if changes.team_ids is not None:
+        agent.team_ids = list(dict.fromkeys(changes.team_ids))
+    if changes.queue_ids is not None:
+        agent.queue_ids = list(dict.fromkeys(changes.queue_ids))
+    if changes.skills is not None:
+        agent.skills = dict(changes.skills)
+    if changes.capacity is not None:
+        agent.capacity = {**DEFAULT_CAPACITY, **changes.capacity}
+    if changes.active is not None:
+        agent.active = changes.active
