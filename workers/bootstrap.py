@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,11 +18,13 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from core.bus.inprocess import InProcessBus
+from core.bus.push import InProcessPush, RedisPush
 from core.bus.redis_streams import RedisStreamsBus
 from core.config import Settings, redacted
 from core.domain.clock import Clock, SystemClock
-from core.ports import EventBus, UnitOfWork
+from core.ports import EventBus, Push, UnitOfWork
 from core.services.access import Access
+from core.services.agents import AgentAdmin
 from core.services.cases import CaseUpdates
 from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
@@ -28,23 +32,39 @@ from core.services.profiles import CustomerProfiles
 from core.services.queries import Queries
 from core.storage.engine import build_engine
 from core.storage.uow import SqlUnitOfWork
-from workers.services import Services
+from routing.configuration import ConfigurationLoader
+from routing.desk import AgentDesk
+from routing.dispatcher import Dispatcher
+from routing.router import CaseRouter
+from routing.rules_admin import RulesAdmin
+from routing.sla_clocks import SlaTimer
+from workers.routing_workers import GROUPS
+from workers.services import Services, Wakeups
 
 log = logging.getLogger(__name__)
 
 # Every consumer group is declared by every process at start-up, so no process can publish
 # before a group exists and leave it without those events.
-CONSUMER_GROUPS: tuple[str, ...] = ()
+CONSUMER_GROUPS: tuple[str, ...] = GROUPS
+
+
+def _redis(settings: Settings) -> redis.Redis:
+    assert settings.redis_url is not None
+    return redis.Redis.from_url(
+        settings.redis_url.get_secret_value(),
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
+        health_check_interval=15,
+    )
+
+
+def build_push(settings: Settings) -> Push:
+    return InProcessPush() if settings.redis_url is None else RedisPush(_redis(settings))
 
 
 def build_bus(settings: Settings) -> EventBus:
     if settings.redis_url is None:
         return InProcessBus(max_deliveries=settings.bus_max_deliveries)
-    client = redis.Redis.from_url(
-        settings.redis_url.get_secret_value(),
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
-        health_check_interval=15,
-    )
+    client = _redis(settings)
     return RedisStreamsBus(client, stream=settings.redis_stream,
                            max_deliveries=settings.bus_max_deliveries,
                            reclaim_idle_s=settings.bus_reclaim_idle_s)
@@ -60,6 +80,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
              else "in-process")
     engine = build_engine(url)
     bus = build_bus(settings)
+    push = build_push(settings)
     try:
         await bus.declare_groups(groups)
         signal = asyncio.Event()
@@ -71,6 +92,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             return SqlUnitOfWork(engine, clock, read_only=True)
 
         region = settings.default_region
+        loader = ConfigurationLoader()
         yield Services(
             settings=settings, clock=clock, engine=engine, bus=bus, uow=uow, read_uow=read_uow,
             outbox_signal=signal,
@@ -80,7 +102,18 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             case_updates=CaseUpdates(uow, clock),
             queries=Queries(read_uow, default_region=region),
             access=Access(uow, read_uow, clock),
+            agents=AgentAdmin(uow, read_uow, clock),
+            instance=f"{socket.gethostname()}-{os.getpid()}",
+            push=push,
+            loader=loader,
+            router=CaseRouter(loader),
+            dispatcher=Dispatcher(uow, clock),
+            desk=AgentDesk(uow, clock),
+            sla_timer=SlaTimer(uow, clock),
+            rules_admin=RulesAdmin(uow, read_uow, clock),
+            wakeups=Wakeups(),
         )
     finally:
+        await push.close()
         await bus.close()
         await engine.dispose()

@@ -46,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--agent", metavar="ID", help="the agent this token acts as")
     create.add_argument("--name", metavar="N", help="who or what uses the token")
+    bench = commands.add_parser(
+        "bench", help="measure performance (routing decision time, assignments per second)",
+        description="Benchmarks; quote their output together with the command line.")
+    from workers.bench import add_arguments
+
+    add_arguments(bench)
     commands.add_parser("demo", help="load the demo set-up (agents, queues, customers)",
                         description="Load demo teams, queues, agents, users and a customer "
                                     "with history; safe to run again.")
@@ -77,6 +83,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                                            name=args.name)
     if args.command == "demo":
         return await commands.demo(settings)
+    if args.command == "bench":
+        from workers.bench import run
+
+        return await run(args)
     raise AssertionError(args.command)
 
 

@@ -34,18 +34,37 @@ def _agents(services: Services) -> list[Agent]:
     return [
         Agent(id="agent_anna", name="Anna de Jong", username="anna", tier=Tier.FIRST_LINE,
               team_ids=["team_first_line"], skills={"nl": 5, "en": 4, "general": 4},
-              presence_since=now),
+              queue_ids=["q_general", "q_billing"], presence_since=now),
         Agent(id="agent_bram", name="Bram Visser", username="bram", tier=Tier.FIRST_LINE,
               team_ids=["team_first_line"], skills={"nl": 5, "billing": 4},
-              presence_since=now),
+              queue_ids=["q_billing", "q_general"], presence_since=now),
         Agent(id="agent_chris", name="Chris Bakker", username="chris", tier=Tier.SECOND_LINE,
               team_ids=["team_second_line"], skills={"nl": 5, "en": 5, "complaints": 5},
-              presence_since=now),
+              queue_ids=["q_complaints", "q_general"], presence_since=now),
     ]
+
+
+# Order matters: gold customers get priority and carry on; complaints stop at 2nd line
+# before the invoice rule could send a complaint about an invoice to first line.
+DEMO_RULES: dict[str, object] = {
+    "default_queue": "q_general",
+    "rules": [
+        {"id": "gold", "name": "Gold customers go first", "condition": 'segment == "gold"',
+         "actions": {"priority": 3, "tags": ["gold"]}, "stop": False},
+        {"id": "complaints", "name": "Complaints to 2nd line",
+         "condition": 'classification == "complaint" or case_type == "complaint"',
+         "actions": {"queue": "q_complaints", "tier": 2, "skills": {"complaints": 3},
+                     "case_type": "complaint", "tags": ["klacht"]}, "stop": True},
+        {"id": "invoices", "name": "Invoices to billing",
+         "condition": '"factuur" in words or "invoice" in words or "betaling" in words',
+         "actions": {"queue": "q_billing", "skills": {"billing": 2}}, "stop": True},
+    ],
+}
 
 
 async def load(services: Services) -> str:
     created = await _workforce(services)
+    rules = await _rules(services)
     history = await _history(services)
     admin = await services.access.create_token(role=Role.ADMIN, name="demo admin")
     supervisor = await services.access.create_token(role=Role.SUPERVISOR,
@@ -59,6 +78,8 @@ async def load(services: Services) -> str:
         "  agents: anna (1st line), bram (1st line, billing), chris (2nd line, complaints)"
         f"; web password for each: {DEMO_PASSWORD}",
         f"  customer Jan de Vries ({history.customer_id}) with an e-mail and a phone contact",
+        f"  routing rules: version {rules} active (gold first, complaints to 2nd line, "
+        "invoices to billing)",
         "API tokens (shown once):",
         f"  admin:      {admin}",
         f"  supervisor: {supervisor}",
@@ -84,6 +105,17 @@ async def _workforce(services: Services) -> bool:
         await services.access.create_user(username=agent.username, password=DEMO_PASSWORD,
                                           role=Role.AGENT, agent_id=agent.id)
     return True
+
+
+async def _rules(services: Services) -> int:
+    overview = await services.rules_admin.overview()
+    if overview.active is not None:
+        return overview.active.number
+    saved = await services.rules_admin.save_draft(DEMO_RULES, author="demo",
+                                                  comment="demo rule set")
+    await services.rules_admin.publish(version=saved.number, by="demo",
+                                       comment="demo rule set")
+    return saved.number
 
 
 async def _history(services: Services) -> IngestResult:

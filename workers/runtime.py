@@ -17,6 +17,13 @@ from aiohttp import web
 from core.config import Settings
 from workers import bootstrap
 from workers.relay import OutboxRelay
+from workers.routing_workers import (
+    run_dispatcher,
+    run_notifier,
+    run_router,
+    run_sla_follower,
+    run_sla_timer,
+)
 from workers.services import Services
 from workers.web.app import build_app
 
@@ -32,11 +39,25 @@ async def run_relay(services: Services, stop: asyncio.Event) -> None:
     await relay.run(stop)
 
 
+async def run_sla(services: Services, stop: asyncio.Event) -> None:
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(run_sla_follower(services, stop), name="sla-follower")
+        tasks.create_task(run_sla_timer(services, stop), name="sla-timer")
+
+
 WORKERS: dict[str, Worker] = {
     "relay": run_relay,
+    "router": run_router,
+    "dispatcher": run_dispatcher,
+    "sla": run_sla,
+    "notifier": run_notifier,
 }
 WORKER_HELP = {
     "relay": "moves committed events from the database outbox onto the event bus",
+    "router": "classifies every new case, runs the routing rules and queues the work",
+    "dispatcher": "offers queued work to eligible agents and expires unanswered offers",
+    "sla": "keeps SLA clocks in step with cases and fires warnings and breaches on time",
+    "notifier": "pushes offers, presence changes and SLA alerts to connected desktops",
 }
 
 

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.config import Settings
 from core.domain.clock import Clock
-from core.ports import EventBus, UnitOfWorkFactory
+from core.ports import EventBus, Push, UnitOfWorkFactory
 from core.services.access import Access
+from core.services.agents import AgentAdmin
 from core.services.cases import CaseUpdates
 from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
 from core.services.profiles import CustomerProfiles
 from core.services.queries import Queries
+from routing.configuration import ConfigurationLoader
+from routing.desk import AgentDesk
+from routing.dispatcher import Dispatcher
+from routing.router import CaseRouter
+from routing.rules_admin import RulesAdmin
+from routing.sla_clocks import SlaTimer
+
+
+@dataclass(frozen=True, slots=True)
+class Wakeups:
+    """Set by whatever may change a loop's answer, so the loop runs now, not on a timer."""
+
+    dispatch: asyncio.Event = field(default_factory=asyncio.Event)
+    offers: asyncio.Event = field(default_factory=asyncio.Event)
+    sla: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +51,16 @@ class Services:
     case_updates: CaseUpdates
     queries: Queries
     access: Access
+    agents: AgentAdmin
+    instance: str  # this process's consumer name
+    push: Push
+    loader: ConfigurationLoader
+    router: CaseRouter
+    dispatcher: Dispatcher
+    desk: AgentDesk
+    sla_timer: SlaTimer
+    rules_admin: RulesAdmin
+    wakeups: Wakeups
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:
         checks: dict[str, str] = {}

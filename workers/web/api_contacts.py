@@ -32,7 +32,8 @@ def register(api: Api) -> None:
             from_address=body.from_.email or body.from_.phone, case_id=body.case_id,
             case_type=body.case_type,
             priority=PRIORITIES[body.priority] if body.priority else None,
-            queue_id=body.queue, tags=tuple(body.tags)))
+            queue_id=body.queue, tags=tuple(body.tags),
+            metadata=tuple(sorted(body.metadata.items()))))
         return web.json_response(
             {"contact_id": result.contact_id, "customer_id": result.customer_id,
              "case_id": result.case_id, "duplicate": result.duplicate},

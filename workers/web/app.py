@@ -5,7 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from workers.services import Services
-from workers.web import api_cases, api_contacts, api_customers, api_meta
+from workers.web import (
+    agent_ws,
+    api_agents,
+    api_cases,
+    api_contacts,
+    api_customers,
+    api_meta,
+    api_routing,
+)
 from workers.web.auth import ACCESS, auth_middleware
 from workers.web.endpoints import Api
 from workers.web.errors import error_middleware
@@ -14,7 +22,8 @@ from workers.web.keys import SERVICES
 
 def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
-    for module in (api_meta, api_contacts, api_customers, api_cases):
+    for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
+                   api_routing):
         module.register(api)
     return api
 
@@ -27,4 +36,5 @@ def build_app(services: Services) -> web.Application:
     app[SERVICES] = services
     app[ACCESS] = services.access
     build_api().install(app)
+    agent_ws.install(app)
     return app

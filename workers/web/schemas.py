@@ -3,17 +3,19 @@ client cannot set what it may not)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from core.domain.channels import Channel, Direction
 from core.domain.contact import CaseStatus, CaseType, Priority
 from core.domain.customer import CustomerKind
+from core.domain.workforce import Presence
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50,
                                        pattern=r"^[\w\-:.]+$")]
+MetaKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 PriorityName = Literal["low", "normal", "high", "urgent"]
 PRIORITIES = {"low": Priority.LOW, "normal": Priority.NORMAL, "high": Priority.HIGH,
               "urgent": Priority.URGENT}
@@ -55,6 +57,9 @@ class ContactIn(Strict):
     priority: PriorityName | None = None
     queue: Short | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=20)
+    metadata: dict[MetaKey, Annotated[str, StringConstraints(max_length=500)]] = Field(
+        default_factory=dict, max_length=20,
+        description="Channel facts routing rules can test, e.g. mailbox, form, ivr_choice.")
 
 
 class CustomerSearch(Strict):
@@ -123,3 +128,86 @@ class CustomerPatch(Strict):
         if not self.model_fields_set:
             raise ValueError("give at least one field to change")
         return self
+
+
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+
+
+class RulesIn(Strict):
+    default_queue: Short
+    rules: list[dict[str, Any]] = Field(max_length=5000)
+    comment: Comment = ""
+
+
+class ActivateIn(Strict):
+    version: int | None = Field(default=None, ge=1)
+    comment: Comment = ""
+
+
+class RulesDocument(Strict):
+    default_queue: Short
+    rules: list[dict[str, Any]] = Field(max_length=5000)
+
+
+class SimulateIn(Strict):
+    rules: RulesDocument | None = Field(
+        default=None, description="The draft to try; the newest saved version if omitted.")
+    last: int | None = Field(default=None, ge=1, le=1000,
+                             description="Replay the newest N routed contacts.")
+    case_ids: list[Short] = Field(default_factory=list, max_length=100)
+    facts: dict[str, Any] | None = Field(
+        default=None, description="A hypothetical contact, as the fields rules can test.")
+
+    @model_validator(mode="after")
+    def _something(self) -> SimulateIn:
+        if not (self.last or self.case_ids or self.facts is not None):
+            raise ValueError("give last, case_ids or facts to simulate against")
+        return self
+
+
+class ConfigIn(Strict):
+    document: Any
+    revision: int | None = Field(
+        default=None, ge=0, description="The revision you read; refused if it moved on.")
+
+
+class Limit(Strict):
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50,
+                                         pattern=r"^[\w\-]+$")]
+
+
+class AgentIn(Strict):
+    name: Short
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2,
+                                               max_length=100, pattern=r"^[\w.\-@]+$")]
+    tier: Literal[1, 2] = 1
+    teams: list[Short] = Field(default_factory=list, max_length=20)
+    queues: list[Short] = Field(default_factory=list, max_length=200)
+    skills: dict[Skill, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict,
+                                                                    max_length=100)
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] | None = None
+
+
+class AgentPatch(Strict):
+    name: Short | None = None
+    tier: Literal[1, 2] | None = None
+    teams: list[Short] | None = Field(default=None, max_length=20)
+    queues: list[Short] | None = Field(default=None, max_length=200)
+    skills: dict[Skill, Annotated[int, Field(ge=1, le=5)]] | None = Field(default=None,
+                                                                           max_length=100)
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] | None = None
+    active: bool | None = None
+    presence: Presence | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AgentPatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+class PresenceIn(Strict):
+    status: Presence

@@ -7,6 +7,9 @@ from typing import Any
 
 from core.domain.contact import Case, Contact, Priority
 from core.domain.customer import Customer, Identifier, PossibleDuplicate
+from core.domain.routing import Activation, RoutingDecision, RuleSetVersion
+from core.domain.work import Offer
+from core.domain.workforce import Agent
 from core.services.queries import CustomerView
 
 PRIORITY_NAMES = {Priority.LOW: "low", Priority.NORMAL: "normal", Priority.HIGH: "high",
@@ -55,6 +58,7 @@ def contact(c: Contact) -> dict[str, Any]:
         "summary": c.summary, "body": c.body, "transcript": c.transcript,
         "attachments": [{"id": a.id, "filename": a.filename, "content_type": a.content_type,
                          "size_bytes": a.size_bytes} for a in c.attachments],
+        "metadata": c.metadata,
     }
 
 
@@ -68,6 +72,8 @@ def case(c: Case) -> dict[str, Any]:
         "first_response_due_at": _at(c.first_response_due_at),
         "resolution_due_at": _at(c.resolution_due_at),
         "resolved_at": _at(c.resolved_at), "closed_at": _at(c.closed_at),
+        "first_responded_at": _at(c.first_responded_at), "language": c.language,
+        "classification": c.classification,
     }
 
 
@@ -85,3 +91,38 @@ def customer_view(view: CustomerView) -> dict[str, Any]:
                      "next_cursor": view.timeline.next_cursor},
         "possible_duplicates": [duplicate(d) for d in view.possible_duplicates],
     }
+
+
+def agent(a: Agent) -> dict[str, Any]:
+    return {
+        "id": a.id, "name": a.name, "username": a.username, "tier": int(a.tier),
+        "teams": list(a.team_ids), "queues": list(a.queue_ids), "skills": dict(a.skills),
+        "capacity": {c.value: n for c, n in a.capacity.items()},
+        "presence": a.presence.value, "presence_since": _at(a.presence_since),
+        "active": a.active,
+    }
+
+
+def version(v: RuleSetVersion, *, active: int | None = None) -> dict[str, Any]:
+    return {"version": v.number, "author": v.author, "comment": v.comment,
+            "created_at": _at(v.created_at), "active": v.number == active,
+            **v.document}
+
+
+def activation(a: Activation) -> dict[str, Any]:
+    return {"id": a.id, "version": a.version, "action": a.action.value, "by": a.by,
+            "comment": a.comment, "at": _at(a.at)}
+
+
+def offer(o: Offer) -> dict[str, Any]:
+    return {"offer_id": o.id, "work_item_id": o.work_item_id, "agent_id": o.agent_id,
+            "case_id": o.case_id, "channel": o.channel.value, "status": o.status.value,
+            "created_at": _at(o.created_at), "expires_at": _at(o.expires_at),
+            "answered_at": _at(o.answered_at)}
+
+
+def decision(d: RoutingDecision) -> dict[str, Any]:
+    return {"id": d.id, "case_id": d.case_id, "contact_id": d.contact_id,
+            "work_item_id": d.work_item_id, "rule_set_version": d.rule_set_version,
+            "decided_at": _at(d.decided_at), "classification": d.classification,
+            "outcome": d.outcome, "facts": d.facts, "offers": d.offers}

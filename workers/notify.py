@@ -1,0 +1,38 @@
+"""From events to pushes: who must hear about what, the moment it happens.
+
+Pushes are hints (``offer_ready`` names an offer; the desktop connection reads it in full
+from the database), so a lost push costs a moment, never data: a desktop that connects
+reads every pending offer anyway.
+"""
+
+from __future__ import annotations
+
+from core.domain.events import Envelope
+from workers.services import Services
+
+SUPERVISORS = "supervisors"
+
+
+def agent_channel(agent_id: str) -> str:
+    return f"agent:{agent_id}"
+
+
+async def notify(services: Services, envelope: Envelope) -> None:
+    p = envelope.payload
+    push = services.push
+    if envelope.topic == "routing.offer_made":
+        await push.publish(agent_channel(str(p["agent_id"])),
+                           {"type": "offer_ready", "offer_id": p["offer_id"]})
+    elif envelope.topic == "routing.offer_answered" and p["status"] in ("expired", "withdrawn"):
+        await push.publish(agent_channel(str(p["agent_id"])),
+                           {"type": "offer_withdrawn", "offer_id": p["offer_id"],
+                            "reason": p["status"]})
+    elif envelope.topic == "agent.presence_changed" and p["reason"] != "agent":
+        # The agent's own change is answered on its socket; this tells it what others did.
+        await push.publish(agent_channel(str(p["agent_id"])),
+                           {"type": "presence", "status": p["presence"],
+                            "reason": p["reason"]})
+    elif envelope.topic in ("sla.warning", "sla.breached"):
+        await push.publish(SUPERVISORS, {"type": envelope.topic.replace(".", "_"), **p})
+    elif envelope.topic == "routing.case_routed":
+        await push.publish(SUPERVISORS, {"type": "case_routed", **p})

@@ -1,0 +1,130 @@
+"""The routing processes: router (classify + rules on every new case), dispatcher (offers
+work as soon as something changes), offer timer, SLA timer and the notifier that pushes to
+agent desktops.
+
+Event-driven first: each loop is woken by the events that can change its answer, and only
+falls back to a periodic pass for what no event announces (time-based skill relaxation,
+another process's new deadline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from core.domain.events import Envelope
+from core.ports import UnitOfWork
+from core.services.consuming import idempotent
+from routing.sla_clocks import follow_case_change
+from workers.notify import notify
+from workers.services import Services
+from workers.waiting import wait_any
+
+log = logging.getLogger(__name__)
+
+ROUTER_GROUP = "router"
+SLA_GROUP = "sla"
+DISPATCH_GROUP = "dispatch"
+NOTIFY_GROUP = "notify"
+GROUPS = (ROUTER_GROUP, SLA_GROUP, DISPATCH_GROUP, NOTIFY_GROUP)
+
+# Events after which a dispatch pass may find a new match.
+DISPATCH_TRIGGERS = frozenset({
+    "routing.work_waiting", "routing.offer_answered", "routing.work_completed",
+    "agent.presence_changed",
+})
+MAX_IDLE_S = 5.0  # the periodic pass for time-based relaxation and other processes' clocks
+
+
+def _consumer(services: Services, name: str) -> str:
+    return f"{name}-{services.instance}"
+
+
+async def run_router(services: Services, stop: asyncio.Event) -> None:
+    async def route(uow: UnitOfWork, envelope: Envelope) -> None:
+        if envelope.topic != "case.opened" or not envelope.payload.get("contact_id"):
+            return
+        routed = await services.router.route(
+            uow, case_id=str(envelope.payload["case_id"]),
+            contact_id=str(envelope.payload["contact_id"]), now=services.clock.now())
+        if routed is not None:
+            services.wakeups.sla.set()
+
+    await services.bus.consume(group=ROUTER_GROUP, consumer=_consumer(services, "router"),
+                               handler=idempotent(ROUTER_GROUP, services.uow, route),
+                               stop=stop)
+
+
+async def run_sla_follower(services: Services, stop: asyncio.Event) -> None:
+    async def follow(uow: UnitOfWork, envelope: Envelope) -> None:
+        if envelope.topic != "case.updated":
+            return
+        changes = envelope.payload.get("changes") or {}
+        if isinstance(changes, dict) and changes.keys() & {"status", "type", "priority"}:
+            await follow_case_change(uow, str(envelope.payload["case_id"]), changes,
+                                     services.clock.now())
+
+    await services.bus.consume(group=SLA_GROUP, consumer=_consumer(services, "sla"),
+                               handler=idempotent(SLA_GROUP, services.uow, follow),
+                               stop=stop)
+
+
+async def _loop(stop: asyncio.Event, wake: asyncio.Event, name: str,
+                step: Callable[[], Awaitable[datetime | None]], now: Callable[[], datetime],
+                ) -> None:
+    """Run ``step`` whenever woken, or at the moment it says it next needs to run."""
+    while not stop.is_set():
+        wake.clear()
+        timeout_s = MAX_IDLE_S
+        try:
+            next_at = await step()
+            if next_at is not None:
+                timeout_s = min(MAX_IDLE_S, max(0.0, (next_at - now()).total_seconds()))
+        except Exception:  # the database is away: try again shortly, lose nothing
+            log.exception("%s pass failed", name)
+        await wait_any((wake, stop), timeout_s=timeout_s)
+
+
+async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
+    async def wake_on_change(envelope: Envelope) -> None:
+        if envelope.topic in DISPATCH_TRIGGERS:
+            services.wakeups.dispatch.set()
+        if envelope.topic == "routing.offer_made":
+            services.wakeups.offers.set()
+
+    async def dispatch() -> datetime | None:
+        result = await services.dispatcher.dispatch()
+        if result.offers:
+            services.wakeups.offers.set()
+        return None
+
+    async def expire() -> datetime | None:
+        await services.desk.expire_due_offers()
+        return await services.desk.next_offer_expiry()
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(services.bus.consume(
+            group=DISPATCH_GROUP, consumer=_consumer(services, "dispatch"),
+            handler=wake_on_change, stop=stop), name="dispatch-listener")
+        tasks.create_task(_loop(stop, services.wakeups.dispatch, "dispatch", dispatch,
+                                services.clock.now), name="dispatch-loop")
+        tasks.create_task(_loop(stop, services.wakeups.offers, "offer timer", expire,
+                                services.clock.now), name="offer-timer")
+
+
+async def run_sla_timer(services: Services, stop: asyncio.Event) -> None:
+    async def fire() -> datetime | None:
+        await services.sla_timer.fire_due()
+        return await services.sla_timer.next_deadline()
+
+    await _loop(stop, services.wakeups.sla, "sla timer", fire, services.clock.now)
+
+
+async def run_notifier(services: Services, stop: asyncio.Event) -> None:
+    async def handle(envelope: Envelope) -> None:
+        await notify(services, envelope)
+
+    await services.bus.consume(group=NOTIFY_GROUP, consumer=_consumer(services, "notify"),
+                               handler=handle, stop=stop)
