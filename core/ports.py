@@ -217,6 +217,13 @@ class WorkRepository(Protocol):
     raises ``Conflict``; the loser's unit of work rolls back and it tries again.
     """
 
+    async def fail_fast_on_locks(self) -> None:
+        """For the rest of this unit of work, a row another transaction holds makes a save
+        raise ``Conflict`` at once instead of waiting, so dispatchers that each hold many
+        rows can never deadlock each other."""
+        ...
+
+
     async def add_item(self, item: WorkItem) -> None: ...
     async def get_item(self, item_id: str) -> WorkItem | None: ...
     async def item_for_case(self, case_id: str) -> WorkItem | None:
@@ -290,6 +297,10 @@ class UnitOfWork(Protocol):
         """Roll back whatever was not committed."""
         ...
     async def commit(self) -> None: ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A nested transaction: an exception inside undoes only what was done inside."""
+        ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
@@ -81,6 +82,11 @@ class SqlUnitOfWork:
                 await conn.rollback()
         finally:
             await conn.close()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        async with self.connection.begin_nested():
+            yield
 
     async def commit(self) -> None:
         conn = self.connection

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +19,37 @@ from core.storage.tables import agent_loads, offers, work_items
 LIVE = (WorkStatus.QUEUED.value, WorkStatus.OFFERED.value, WorkStatus.ASSIGNED.value)
 
 
+# PostgreSQL: lock_not_available (lock_timeout) and deadlock_detected.
+_LOST_RACE_STATES = frozenset({"55P03", "40P01"})
+LOCK_TIMEOUT_MS = 200
+
+
+def _sqlstate(err: sa.exc.DBAPIError) -> str | None:
+    for cause in (err.orig, getattr(err.orig, "__cause__", None)):
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if state:
+            return str(state)
+    return None
+
+
+@asynccontextmanager
+async def _race_is_conflict(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except sa.exc.DBAPIError as err:
+        if _sqlstate(err) in _LOST_RACE_STATES:
+            raise Conflict(f"{what} is held by another dispatcher") from err
+        raise
+
+
 class SqlWork:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+
+    async def fail_fast_on_locks(self) -> None:
+        # SQLite has no row locks: its writers queue for the one database lock instead.
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.execute(sa.text(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}"))
 
     async def add_item(self, item: WorkItem) -> None:
         await self._conn.execute(work_items.insert().values(id=item.id, **_item_values(item)))
@@ -39,8 +68,10 @@ class SqlWork:
     async def save_item(self, item: WorkItem) -> None:
         values = _item_values(item)
         values["version"] = item.version + 1
-        result = await self._conn.execute(work_items.update().where(
-            work_items.c.id == item.id, work_items.c.version == item.version).values(**values))
+        async with _race_is_conflict(f"work item {item.id}"):
+            result = await self._conn.execute(work_items.update().where(
+                work_items.c.id == item.id,
+                work_items.c.version == item.version).values(**values))
         if result.rowcount != 1:
             raise Conflict(f"work item {item.id} was changed by another dispatcher")
         item.version += 1
@@ -144,11 +175,16 @@ class SqlWork:
                             agent_id=load.agent_id, **values))
                 except sa.exc.IntegrityError as err:
                     raise Conflict(f"agent {load.agent_id} load changed concurrently") from err
+                except sa.exc.DBAPIError as err:
+                    if _sqlstate(err) in _LOST_RACE_STATES:
+                        raise Conflict(f"agent {load.agent_id} is held elsewhere") from err
+                    raise
                 load.version += 1
                 return
-        result = await self._conn.execute(agent_loads.update().where(
-            agent_loads.c.agent_id == load.agent_id,
-            agent_loads.c.version == load.version).values(**values))
+        async with _race_is_conflict(f"agent {load.agent_id}"):
+            result = await self._conn.execute(agent_loads.update().where(
+                agent_loads.c.agent_id == load.agent_id,
+                agent_loads.c.version == load.version).values(**values))
         if result.rowcount != 1:
             raise Conflict(f"agent {load.agent_id} load changed concurrently")
         load.version += 1

@@ -127,3 +127,25 @@ async def test_an_offer_nobody_takes_moves_on_after_a_decline_and_a_timeout(
     await receive(sockets["Eva"], "accepted")
     for ws in sockets.values():
         await ws.close()
+
+
+async def test_an_agent_who_keeps_missing_offers_is_set_away(centre: Centre) -> None:
+    await centre.publish(RULES)
+    _, headers = await centre.agent("Chris", tier=2, skills={"complaints": 4},
+                                    queues=["q_complaints"])
+    chris = await available(centre, headers)
+    await gold_complaint(centre)
+
+    for _ in range(3):  # the default policy allows three misses in a row
+        offer = await receive(chris, "offer")
+        centre.clock.advance(timedelta(seconds=31))
+        centre.services.wakeups.offers.set()
+        withdrawn = await receive(chris, "offer_withdrawn")
+        assert withdrawn["offer_id"] == offer["offer_id"]
+
+    presence = await receive(chris, "presence")
+    assert presence == {"type": "presence", "status": "away",
+                        "reason": "missed 3 offers in a row"}
+    agents = await (await centre.client.get("/api/agents", headers=centre.supervisor)).json()
+    assert [a["presence"] for a in agents["items"]] == ["away"]
+    await chris.close()
