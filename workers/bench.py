@@ -182,7 +182,8 @@ async def assignments(args: argparse.Namespace, rng: random.Random) -> list[str]
     target = "SQLite (temporary file)" if args.database_url is None else "the given database"
     return [f"assignments: {offered} work items offered to {min(args.agents, 2000)} agents "
             f"on {target}",
-            f"  {offered / elapsed:.0f} offers/s ({elapsed:.2f} s), each its own transaction"]
+            f"  {offered / elapsed:.0f} offers/s ({elapsed:.2f} s), each in a savepoint, "
+            "committed in chunks"]
 
 
 async def _seed(services: Any, args: argparse.Namespace, rng: random.Random) -> None:

@@ -149,3 +149,44 @@ async def test_an_agent_who_keeps_missing_offers_is_set_away(centre: Centre) -> 
     agents = await (await centre.client.get("/api/agents", headers=centre.supervisor)).json()
     assert [a["presence"] for a in agents["items"]] == ["away"]
     await chris.close()
+
+
+async def test_first_line_transfers_to_second_line_and_the_case_is_wrapped_up(
+        centre: Centre) -> None:
+    await centre.publish(RULES)
+    _, anna_headers = await centre.agent("Anna", tier=1, skills={}, queues=["q_general"])
+    chris_id, chris_headers = await centre.agent("Chris", tier=2, skills={},
+                                                 queues=["q_general"])
+    anna = await available(centre, anna_headers)
+    created = await centre.contact(
+        channel="email", external_id="<vraag@example.nl>",
+        **{"from": {"email": "kees@example.nl", "name": "Kees"}},
+        subject="Vraag over mijn contract", body="Wanneer loopt mijn contract af?")
+    case_id = created["case_id"]
+    offer = await receive(anna, "offer")
+    assert offer["case"]["id"] == case_id
+    await anna.send_json({"type": "accept", "offer_id": offer["offer_id"]})
+    await receive(anna, "accepted")
+
+    chris = await available(centre, chris_headers)
+    await anna.send_json({"type": "transfer", "case_id": case_id, "second_line": True})
+    await receive(anna, "transferred")
+    handed_on = await receive(chris, "offer")
+    # The case travels with its history: same case, same contact, now for 2nd line.
+    assert handed_on["case"]["id"] == case_id
+    assert handed_on["contact"]["subject"] == "Vraag over mijn contract"
+    await chris.send_json({"type": "accept", "offer_id": handed_on["offer_id"]})
+    await receive(chris, "accepted")
+    await chris.send_json({"type": "wrap_up", "case_id": case_id,
+                           "disposition": "answered", "outcome": "resolved"})
+    await receive(chris, "wrapped_up")
+
+    case = await (await centre.client.get(f"/api/cases/{case_id}",
+                                          headers=centre.supervisor)).json()
+    assert (case["status"], case["owner"]) == ("resolved", chris_id)
+    routing = await (await centre.client.get(f"/api/cases/{case_id}/routing",
+                                             headers=centre.supervisor)).json()
+    assert [o["status"] for o in routing["offers"]] == ["accepted", "accepted"]
+    assert routing["offers"][1]["trace"]["requirements"]["tiers"] == [2]
+    await anna.close()
+    await chris.close()

@@ -226,11 +226,8 @@ class AgentSession:
 
     async def _decline(self, message: dict[str, Any]) -> None:
         offer_id = OfferAnswer.model_validate(message).offer_id
-        answered = await self._services.desk.decline(self._agent_id, offer_id)
+        await self._services.desk.decline(self._agent_id, offer_id)
         await self.send({"type": "declined", "offer_id": offer_id})
-        if answered.agent_set_away:
-            await self.send({"type": "presence", "status": Presence.AWAY.value,
-                             "reason": "too many missed offers"})
 
     async def _wrap_up(self, message: dict[str, Any]) -> None:
         body = WrapUp.model_validate(message)
