@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from core.domain.sla import CalendarSpec, SlaPolicy
-
 from core.domain.errors import InvalidInput
 from core.domain.routing import ConfigKey
+from core.domain.sla import CalendarSpec, SlaPolicy
 from core.ports import UnitOfWork
 from routing.assignment import RoutingPolicy
 from routing.calendar import BusinessCalendar

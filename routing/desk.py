@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.domain.sla import SlaKind
-
 from core.domain.channels import Channel
 from core.domain.clock import Clock
 from core.domain.contact import CaseStatus
@@ -20,6 +18,7 @@ from core.domain.events import (
     WorkCompleted,
     WorkWaiting,
 )
+from core.domain.sla import SlaKind
 from core.domain.work import AgentLoad, Offer, OfferStatus, WorkItem, WorkStatus
 from core.domain.workforce import Agent, Presence, Tier
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -159,17 +158,10 @@ class AgentDesk:
             raise InvalidInput({"outcome": f"must be one of {', '.join(sorted(OUTCOMES))}"})
         now = self._clock.now()
         async with self._uow() as uow:
-            item = await uow.work.item_for_case(case_id)
-            if item is None or item.status is not WorkStatus.ASSIGNED:
-                raise NotFound("assigned work for case", case_id)
-            if item.assigned_agent_id != agent_id:
-                raise NotYours(f"case {case_id} is assigned to another agent")
+            item = await _held(uow, agent_id, case_id)
             item.complete(now)
             await uow.work.save_item(item)
-            load = await uow.work.get_load(agent_id)
-            if load is not None:
-                _release(load, item.channel, now)
-                await uow.work.save_load(load)
+            await _free_capacity(uow, agent_id, item.channel, now)
             case = await uow.cases.get(case_id)
             events: list[Event] = [WorkCompleted(
                 work_item_id=item.id, case_id=case_id, agent_id=agent_id,
@@ -193,11 +185,7 @@ class AgentDesk:
             raise InvalidInput({"to": "give a queue, an agent or second_line"})
         now = self._clock.now()
         async with self._uow() as uow:
-            item = await uow.work.item_for_case(case_id)
-            if item is None or item.status is not WorkStatus.ASSIGNED:
-                raise NotFound("assigned work for case", case_id)
-            if item.assigned_agent_id != agent_id:
-                raise NotYours(f"case {case_id} is assigned to another agent")
+            item = await _held(uow, agent_id, case_id)
             if queue_id is not None and await uow.workforce.get_queue(queue_id) is None:
                 raise InvalidInput({"queue": f"no queue {queue_id!r}"})
             if to_agent_id is not None and await uow.workforce.get_agent(to_agent_id) is None:
@@ -205,10 +193,7 @@ class AgentDesk:
             item.transfer(queue_id=queue_id, agent_id=to_agent_id,
                           tier=Tier.SECOND_LINE if second_line else None, at=now)
             await uow.work.save_item(item)
-            load = await uow.work.get_load(agent_id)
-            if load is not None:
-                _release(load, item.channel, now)
-                await uow.work.save_load(load)
+            await _free_capacity(uow, agent_id, item.channel, now)
             uow.outbox.add([WorkWaiting(work_item_id=item.id, queue_id=item.queue_id),
                             CaseUpdated(case_id=case_id, changes={
                                 "transferred_by": agent_id, "queue": item.queue_id})])
@@ -221,6 +206,23 @@ OUTCOMES: dict[str, CaseStatus | None] = {
     "pending": CaseStatus.PENDING,   # waiting on the customer
     "open": None,                    # more work to do later; the case stays as it is
 }
+
+
+async def _held(uow: UnitOfWork, agent_id: str, case_id: str) -> WorkItem:
+    item = await uow.work.item_for_case(case_id)
+    if item is None or item.status is not WorkStatus.ASSIGNED:
+        raise NotFound("assigned work for case", case_id)
+    if item.assigned_agent_id != agent_id:
+        raise NotYours(f"case {case_id} is assigned to another agent")
+    return item
+
+
+async def _free_capacity(uow: UnitOfWork, agent_id: str, channel: Channel,
+                         now: datetime) -> None:
+    load = await uow.work.get_load(agent_id)
+    if load is not None:
+        _release(load, channel, now)
+        await uow.work.save_load(load)
 
 
 def _release(load: AgentLoad, channel: Channel, now: datetime) -> None:
