@@ -18,6 +18,13 @@ from typing import Protocol, Self
 from core.domain.contact import Case, CaseStatus, Contact
 from core.domain.customer import Customer, Identifier, IdentifierKind, Merge, PossibleDuplicate
 from core.domain.events import Envelope, Event
+from core.domain.messaging import (
+    MessageRef,
+    OutboundKind,
+    OutboundMessage,
+    QuarantinedItem,
+    QuarantineStatus,
+)
 from core.domain.routing import Activation, ConfigDocument, RoutingDecision, RuleSetVersion
 from core.domain.sla import SlaClock
 from core.domain.work import AgentLoad, Offer, WorkItem
@@ -120,6 +127,9 @@ class ContactRepository(Protocol):
     ) -> TimelinePage: ...
     async def ids_for_customer(self, customer_id: str) -> list[str]: ...
     async def for_case(self, case_id: str, *, limit: int) -> list[Contact]: ...
+    async def update_metadata(self, contact_id: str, updates: dict[str, str]) -> None:
+        """Merge ``updates`` into the contact's channel facts (e.g. a delivery state)."""
+        ...
     async def move(self, contact_ids: Sequence[str], to_customer_id: str) -> None: ...
 
 
@@ -261,6 +271,63 @@ class SlaRepository(Protocol):
     async def next_deadline(self) -> datetime | None: ...
 
 
+class BlobStore(Protocol):
+    """Content-addressed bytes (raw originals, attachments): the key is the content's hash,
+    so storing the same bytes twice stores them once."""
+
+    async def put(self, content: bytes) -> str: ...
+    async def get(self, key: str) -> bytes | None: ...
+
+
+class ChannelCursors(Protocol):
+    """Where a polling adapter got to: (validity, position), e.g. IMAP (UIDVALIDITY, UID)."""
+
+    async def get(self, source: str) -> tuple[int, int] | None: ...
+    async def save(self, source: str, validity: int, position: int) -> None: ...
+
+
+class QuarantineRecords(Protocol):
+    async def record_failure(self, *, channel: str, source: str, item_ref: str,
+                             raw_ref: str | None, reason: str, give_up: bool,
+                             max_attempts: int) -> QuarantinedItem:
+        """Count one failed attempt; the item is quarantined when ``give_up`` is set or it
+        has failed ``max_attempts`` times."""
+        ...
+    async def find(self, source: str, item_ref: str) -> QuarantinedItem | None: ...
+    async def get(self, item_id: str) -> QuarantinedItem | None: ...
+    async def page(self, *, status: QuarantineStatus | None, limit: int,
+                   ) -> list[QuarantinedItem]: ...
+    async def set_status(self, item_id: str, status: QuarantineStatus) -> None: ...
+
+
+class MessageRefs(Protocol):
+    async def add(self, refs: Sequence[MessageRef]) -> None:
+        """Record references; one already recorded for the same contact is kept once."""
+        ...
+    async def find(self, channel: str, message_ids: Sequence[str]) -> list[MessageRef]: ...
+    async def for_case(self, channel: str, case_id: str) -> list[MessageRef]: ...
+
+
+class OutboundMessages(Protocol):
+    async def add(self, message: OutboundMessage) -> None: ...
+    async def get(self, message_id: str) -> OutboundMessage | None:
+        """By the channel message id (e-mail Message-ID)."""
+        ...
+    async def for_contact(self, contact_id: str) -> OutboundMessage | None: ...
+    async def due(self, now: datetime, *, limit: int) -> list[OutboundMessage]:
+        """Queued messages whose next attempt is due and that no sender holds."""
+        ...
+    async def claim(self, message_id: str, *, until: datetime, now: datetime) -> bool:
+        """Hold a due message for one sender until ``until``; False if another holds it."""
+        ...
+    async def save(self, message: OutboundMessage) -> None:
+        """Store the outcome of an attempt and release the hold."""
+        ...
+    async def next_due(self) -> datetime | None: ...
+    async def count_recent(self, *, recipient: str, kind: OutboundKind,
+                           since: datetime) -> int: ...
+
+
 class Outbox(Protocol):
     def add(self, events: Sequence[Event]) -> None:
         """Queue events to leave with this unit of work's commit (and only then)."""
@@ -286,6 +353,11 @@ class UnitOfWork(Protocol):
     routing: RoutingRecords
     work: WorkRepository
     sla: SlaRepository
+    blobs: BlobStore
+    channel_cursors: ChannelCursors
+    quarantine: QuarantineRecords
+    message_refs: MessageRefs
+    outbound: OutboundMessages
     outbox: Outbox
     inbox: Inbox
 

@@ -91,6 +91,16 @@ class SqlContacts:
         )).mappings().all()
         return [_contact(r) for r in rows]
 
+    async def update_metadata(self, contact_id: str, updates: dict[str, str]) -> None:
+        # Read-modify-write inside the caller's transaction: JSON merge operators differ
+        # between SQLite and PostgreSQL, and a contact's metadata is a handful of keys.
+        current = await self._conn.scalar(
+            sa.select(contacts.c.metadata).where(contacts.c.id == contact_id))
+        if current is None:
+            return
+        await self._conn.execute(contacts.update().where(contacts.c.id == contact_id)
+                                 .values(metadata={**current, **updates}))
+
     async def move(self, contact_ids: Sequence[str], to_customer_id: str) -> None:
         if contact_ids:
             await self._conn.execute(contacts.update().where(contacts.c.id.in_(contact_ids))

@@ -370,3 +370,75 @@ sla_clocks = sa.Table(
     sa.Column("next_deadline", UTCDateTime),
 )
 sa.Index("ix_sla_clocks_deadline", sla_clocks.c.next_deadline)
+
+
+# Content-addressed bytes: raw originals and attachments. The key is "sha256:<hex>".
+blobs = sa.Table(
+    "blobs", metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# How far a polling adapter has read a source: IMAP (UIDVALIDITY, UID) per mailbox.
+channel_cursors = sa.Table(
+    "channel_cursors", metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("validity", sa.BigInteger, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("item_ref", sa.String(200), nullable=False),
+    sa.Column("raw_ref", sa.String(80)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("first_failed_at", UTCDateTime, nullable=False),
+    sa.Column("last_failed_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("source", "item_ref", name="uq_quarantine_item"),
+)
+sa.Index("ix_quarantine_listing", quarantine.c.status, quarantine.c.last_failed_at)
+
+# Message ids (ours and the customers') and where they belong: threads replies onto cases.
+message_refs = sa.Table(
+    "message_refs", metadata,
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("message_id", sa.String(1000), primary_key=True),
+    sa.Column("contact_id", ID, primary_key=True),
+    sa.Column("case_id", ID),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("direction", sa.String(10), nullable=False),
+)
+sa.Index("ix_message_refs_case", message_refs.c.case_id)
+
+outbound_messages = sa.Table(
+    "outbound_messages", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("contact_id", ID, nullable=False, unique=True),
+    sa.Column("case_id", ID),
+    sa.Column("message_id", sa.String(1000), nullable=False, unique=True),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("envelope", JSONDoc, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    # A sender holds a message while it talks to the server, so two senders never send it
+    # at once; a sender that dies lets the hold lapse and the message is sent again.
+    sa.Column("held_until", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+)
+sa.Index("ix_outbound_messages_due", outbound_messages.c.state,
+         outbound_messages.c.next_attempt_at)
+sa.Index("ix_outbound_messages_recipient", outbound_messages.c.recipient,
+         outbound_messages.c.kind, outbound_messages.c.created_at)

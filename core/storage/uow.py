@@ -12,12 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.domain.clock import Clock
 from core.ports import (
     AccessRepository,
+    BlobStore,
     CaseRepository,
+    ChannelCursors,
     ContactRepository,
     CustomerRepository,
     IdentityRecords,
     Inbox,
+    MessageRefs,
+    OutboundMessages,
     Outbox,
+    QuarantineRecords,
     RoutingRecords,
     SlaRepository,
     WorkforceRepository,
@@ -27,6 +32,13 @@ from core.storage.contacts import SqlCases, SqlContacts
 from core.storage.customers import SqlCustomers
 from core.storage.engine import WRITE
 from core.storage.identity_records import SqlIdentityRecords
+from core.storage.messaging import (
+    SqlBlobs,
+    SqlChannelCursors,
+    SqlMessageRefs,
+    SqlOutboundMessages,
+    SqlQuarantine,
+)
 from core.storage.outbox import OutboxWriter, SqlInbox
 from core.storage.routing import SqlRoutingRecords
 from core.storage.sla import SqlSla
@@ -70,6 +82,11 @@ class SqlUnitOfWork:
         self.work: WorkRepository = SqlWork(conn)
         self.sla: SlaRepository = SqlSla(conn)
         self.inbox: Inbox = SqlInbox(conn, self._clock)
+        self.blobs: BlobStore = SqlBlobs(conn, self._clock)
+        self.channel_cursors: ChannelCursors = SqlChannelCursors(conn, self._clock)
+        self.quarantine: QuarantineRecords = SqlQuarantine(conn, self._clock)
+        self.message_refs: MessageRefs = SqlMessageRefs(conn)
+        self.outbound: OutboundMessages = SqlOutboundMessages(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
