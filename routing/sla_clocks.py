@@ -52,7 +52,8 @@ async def follow_case_change(uow: UnitOfWork, case_id: str, changes: Mapping[str
     status = changes.get("status")
     for clock in clocks:
         calendar = _calendar(found, clock)
-        if status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value):
+        if status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value) or (
+                changes.get("first_responded") and clock.kind is SlaKind.FIRST_RESPONSE):
             stop(clock, calendar, now)
         elif status == CaseStatus.PENDING.value and clock.paused_at is None:
             pause(clock, calendar, now)
@@ -61,6 +62,7 @@ async def follow_case_change(uow: UnitOfWork, case_id: str, changes: Mapping[str
         await uow.sla.save_clock(clock)
     if "type" in changes or "priority" in changes:
         await _retarget(uow, case_id, [c for c in clocks if c.stopped_at is None], found, now)
+
 
 
 async def _retarget(uow: UnitOfWork, case_id: str, clocks: list[SlaClock],

@@ -42,6 +42,13 @@ class IngestContact:
     metadata: tuple[tuple[str, str], ...] = ()
     # Where the contact goes: an existing case of the same customer, or a new case with these.
     case_id: str | None = None
+    # Cases the channel believes this continues (a reply's references). Each is a claim:
+    # only a case of the customer the contact is matched to, and not closed, is continued.
+    thread_case_ids: tuple[str, ...] = ()
+    # Automatic messages (auto-replies, list mail) may join a thread but never open a case
+    # or reopen one on their own.
+    open_case: bool = True
+    reopen: bool = True
     case_type: CaseType | None = None
     priority: Priority | None = None
     queue_id: str | None = None

@@ -7,6 +7,7 @@ so a channel adapter may retry freely after a crash.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +45,12 @@ class IngestResult:
     case_id: str | None
     duplicate: bool = False
     customer_created: bool = False
+    case_created: bool = False
+
+
+# Extra writes a channel makes in the same transaction as the contact (its message
+# references, an acknowledgement to send), so either all of it is stored or none.
+AlsoInTransaction = Callable[[UnitOfWork, IngestResult], Awaitable[None]]
 
 
 class ContactIngestion:
@@ -52,7 +59,8 @@ class ContactIngestion:
         self._clock = clock
         self._default_region = default_region
 
-    async def ingest(self, cmd: IngestContact) -> IngestResult:
+    async def ingest(self, cmd: IngestContact, *,
+                     also: AlsoInTransaction | None = None) -> IngestResult:
         observed = observed_identifiers(cmd.party, cmd.channel, self._default_region)
         if not observed:
             raise InvalidInput({"from": "give at least one of email, phone, visitor_id, crm_id"})
@@ -68,6 +76,8 @@ class ContactIngestion:
                     skeleton_holders=await uow.customers.holders_by_skeleton(skeletons(observed)),
                 )
                 result = await self._store(uow, cmd, resolution)
+                if also is not None:
+                    await also(uow, result)
                 await uow.commit()
                 return result
         except AlreadyStored:
@@ -94,11 +104,13 @@ class ContactIngestion:
             if flagged:
                 events.append(_flagged(customer.id, suspicion.other_customer_id,
                                        suspicion.reason))
-        case, case_event = await self._case(uow, cmd, customer.id, contact_id)
-        events.append(case_event)
+        case, case_event, case_created = await self._case(uow, cmd, customer.id, contact_id)
+        if case_event is not None:
+            events.append(case_event)
+        case_id = case.id if case is not None else None
         contact = Contact(
             id=contact_id, ref=ChannelRef(channel=cmd.channel, external_id=cmd.external_id),
-            direction=cmd.direction, customer_id=customer.id, case_id=case.id,
+            direction=cmd.direction, customer_id=customer.id, case_id=case_id,
             occurred_at=cmd.occurred_at or now, received_at=now, from_name=cmd.party.name,
             from_address=cmd.from_address, subject=cmd.subject, summary=cmd.summary,
             body=cmd.body, transcript=cmd.transcript, attachments=list(cmd.attachments),
@@ -106,10 +118,10 @@ class ContactIngestion:
         await uow.contacts.add(contact)
         events.insert(0, ContactReceived(
             contact_id=contact.id, channel=cmd.channel.value, direction=cmd.direction.value,
-            customer_id=customer.id, case_id=case.id, occurred_at=contact.occurred_at))
+            customer_id=customer.id, case_id=case_id, occurred_at=contact.occurred_at))
         uow.outbox.add(events)
-        return IngestResult(contact_id=contact.id, customer_id=customer.id, case_id=case.id,
-                            customer_created=created)
+        return IngestResult(contact_id=contact.id, customer_id=customer.id, case_id=case_id,
+                            customer_created=created, case_created=case_created)
 
     async def _customer(self, uow: UnitOfWork, cmd: IngestContact,
                         resolution: Resolution) -> tuple[Customer, bool]:
@@ -140,21 +152,23 @@ class ContactIngestion:
         return customer, False
 
     async def _case(self, uow: UnitOfWork, cmd: IngestContact, customer_id: str,
-                    contact_id: str) -> tuple[Case, Event]:
-        now = self._clock.now()
+                    contact_id: str) -> tuple[Case | None, Event | None, bool]:
         if cmd.case_id is not None:
             case = await uow.cases.get(cmd.case_id)
             # A contact may only join a case of the customer it was matched to.
             if case is None or case.customer_id != customer_id:
                 raise InvalidInput({"case_id": "no case with this id belongs to this customer"})
-            changes: dict[str, object] = {}
-            if cmd.direction is Direction.INBOUND and case.status in (
-                    CaseStatus.RESOLVED, CaseStatus.PENDING):
-                case.move_to(CaseStatus.OPEN, now)
-                changes["status"] = CaseStatus.OPEN.value
-            case.updated_at = now
-            await uow.cases.save(case)
-            return case, CaseUpdated(case_id=case.id, contact_id=contact_id, changes=changes)
+            return case, await self._continue(uow, cmd, case, contact_id), False
+        for candidate_id in cmd.thread_case_ids:
+            case = await uow.cases.get(candidate_id)
+            # A reference names a case; only its own customer may continue it (a forged
+            # In-Reply-To must not put a stranger's message on someone else's case).
+            if case is not None and case.customer_id == customer_id \
+                    and case.status is not CaseStatus.CLOSED:
+                return case, await self._continue(uow, cmd, case, contact_id), False
+        if not cmd.open_case:
+            return None, None, False
+        now = self._clock.now()
         case = Case(
             id=new_id("cas"), number=await uow.cases.next_number(), customer_id=customer_id,
             type=cmd.case_type or CaseType.QUESTION, priority=cmd.priority or Priority.NORMAL,
@@ -163,7 +177,24 @@ class ContactIngestion:
         await uow.cases.add(case)
         return case, CaseOpened(
             case_id=case.id, customer_id=customer_id, contact_id=contact_id,
-            case_type=case.type.value, priority=int(case.priority), queue_id=case.queue_id)
+            case_type=case.type.value, priority=int(case.priority),
+            queue_id=case.queue_id), True
+
+    async def _continue(self, uow: UnitOfWork, cmd: IngestContact, case: Case,
+                        contact_id: str) -> Event:
+        now = self._clock.now()
+        changes: dict[str, object] = {}
+        if cmd.direction is Direction.INBOUND and cmd.reopen and case.status in (
+                CaseStatus.RESOLVED, CaseStatus.PENDING):
+            case.move_to(CaseStatus.OPEN, now)
+            changes["status"] = CaseStatus.OPEN.value
+        if cmd.direction is Direction.OUTBOUND and case.first_responded_at is None:
+            # The first answer the customer gets stops the first-response SLA clock.
+            case.first_responded_at = now
+            changes["first_responded"] = True
+        case.updated_at = now
+        await uow.cases.save(case)
+        return CaseUpdated(case_id=case.id, contact_id=contact_id, changes=changes)
 
 
 def _already(stored: Contact) -> IngestResult:
