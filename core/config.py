@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,41 @@ from pydantic_settings import (
 )
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/switchboard.db"
+MIB = 1024 * 1024
+
+
+class MailboxSettings(BaseModel):
+    """One IMAP mailbox to take mail from (``[[mailboxes]]`` in the settings file).
+
+    Give ``url`` (``imap://user:pass@host:port/INBOX``, ``imaps://`` for TLS) or the parts.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+                      description="Short id: shown to agents, usable in routing rules.")
+    url: SecretStr | None = None
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "tls"
+    user: str | None = None
+    password: SecretStr | None = None
+    folder: str = "INBOX"
+    address: str | None = Field(
+        default=None, description="The mailbox's own address: replies on its cases come "
+        "from it, and mail from it is never taken in (no loops).")
+    queue: str | None = None
+    case_type: Literal["question", "complaint", "request"] | None = None
+    tags: tuple[str, ...] = ()
+    acknowledge: bool = Field(
+        default=False, description="Send an automatic acknowledgement with the case "
+        "reference when a message opens a new case.")
+    move_to: str | None = Field(
+        default=None, description="Move taken messages to this folder instead of marking "
+        "them seen.")
+    poll_interval_s: float = Field(
+        default=60.0, gt=0, description="How often to look for mail when the server has "
+        "no IDLE.")
 
 
 class Settings(BaseSettings):
@@ -48,12 +83,30 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1)
     drain_timeout_s: float = Field(default=10.0, ge=0)
 
+    imap_url: SecretStr | None = Field(
+        default=None, description="One mailbox by URL, taken in as mailbox \"default\": "
+        "imap://user:pass@host:port/INBOX (imaps:// for TLS).")
+    smtp_url: SecretStr | None = Field(
+        default=None, description="Where replies are sent: smtp://[user:pass@]host:port "
+        "(STARTTLS when offered; ?starttls=required), smtps:// for TLS.")
+    mail_from: str | None = Field(
+        default=None, description="Sender of replies and acknowledgements, e.g. "
+        "\"Klantenservice <support@example.nl>\"; also the domain of our Message-IDs.")
+    mailboxes: tuple[MailboxSettings, ...] = ()
+    mail_acknowledge: bool = Field(
+        default=False, description="Acknowledge new cases in the SWITCHBOARD_IMAP_URL mailbox.")
+    mail_max_bytes: int = Field(default=25 * MIB, ge=64 * 1024,
+                                description="Largest message kept (raw bytes included).")
+    mail_ack_per_sender_per_hour: int = Field(
+        default=3, ge=0, description="At most this many acknowledgements to one address an "
+        "hour: a loop breaker for auto-responders that do not say they are one.")
+
     @field_validator("database_url", mode="after")
     @classmethod
     def _async_driver(cls, url: SecretStr) -> SecretStr:
         return SecretStr(with_async_driver(url.get_secret_value()))
 
-    @field_validator("redis_url", mode="before")
+    @field_validator("redis_url", "imap_url", "smtp_url", "mail_from", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -62,6 +115,15 @@ class Settings(BaseSettings):
     @classmethod
     def _region_upper(cls, value: str) -> str:
         return value.upper()
+
+    @property
+    def all_mailboxes(self) -> tuple[MailboxSettings, ...]:
+        """The configured mailboxes, plus ``default`` when ``SWITCHBOARD_IMAP_URL`` is set."""
+        if self.imap_url is None:
+            return self.mailboxes
+        return (MailboxSettings(name="default", url=self.imap_url,
+                                acknowledge=self.mail_acknowledge),
+                *self.mailboxes)
 
     @property
     def is_sqlite(self) -> bool:

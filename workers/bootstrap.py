@@ -17,6 +17,8 @@ import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from channels.email.replies import EmailReplies
+from channels.email.setup import EmailChannel
 from core.bus.inprocess import InProcessBus
 from core.bus.push import InProcessPush, RedisPush
 from core.bus.redis_streams import RedisStreamsBus
@@ -74,6 +76,7 @@ def build_bus(settings: Settings) -> EventBus:
 async def build(settings: Settings, *, clock: Clock | None = None,
                 groups: tuple[str, ...] = CONSUMER_GROUPS) -> AsyncIterator[Services]:
     clock = clock or SystemClock()
+    email = EmailChannel.from_settings(settings)  # before anything opens: fail fast
     url = settings.database_url.get_secret_value()
     log.info("storage: %s; bus: %s", redacted(url),
              redacted(settings.redis_url.get_secret_value()) if settings.redis_url
@@ -93,10 +96,12 @@ async def build(settings: Settings, *, clock: Clock | None = None,
 
         region = settings.default_region
         loader = ConfigurationLoader()
+        wakeups = Wakeups()
+        ingestion = ContactIngestion(uow, clock, default_region=region)
         yield Services(
             settings=settings, clock=clock, engine=engine, bus=bus, uow=uow, read_uow=read_uow,
             outbox_signal=signal,
-            ingestion=ContactIngestion(uow, clock, default_region=region),
+            ingestion=ingestion,
             merges=CustomerMerges(uow, clock),
             profiles=CustomerProfiles(uow, clock),
             case_updates=CaseUpdates(uow, clock),
@@ -111,7 +116,12 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             desk=AgentDesk(uow, clock),
             sla_timer=SlaTimer(uow, clock),
             rules_admin=RulesAdmin(uow, read_uow, clock),
-            wakeups=Wakeups(),
+            wakeups=wakeups,
+            email=email,
+            email_replies=EmailReplies(
+                uow=uow, ingestion=ingestion, clock=clock, sender=email.sender,
+                mailbox_addresses=email.mailbox_addresses, can_send=email.can_send,
+                wake=wakeups.mail),
         )
     finally:
         await push.close()

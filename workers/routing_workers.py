@@ -62,7 +62,8 @@ async def run_sla_follower(services: Services, stop: asyncio.Event) -> None:
         if envelope.topic != "case.updated":
             return
         changes = envelope.payload.get("changes") or {}
-        if isinstance(changes, dict) and changes.keys() & {"status", "type", "priority", "first_responded"}:
+        followed = {"status", "type", "priority", "first_responded"}
+        if isinstance(changes, dict) and changes.keys() & followed:
             await follow_case_change(uow, str(envelope.payload["case_id"]), changes,
                                      services.clock.now())
 

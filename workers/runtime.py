@@ -16,6 +16,7 @@ from aiohttp import web
 
 from core.config import Settings
 from workers import bootstrap
+from workers.mail_workers import run_mail_delivery, run_mail_intake
 from workers.relay import OutboxRelay
 from workers.routing_workers import (
     run_dispatcher,
@@ -51,6 +52,8 @@ WORKERS: dict[str, Worker] = {
     "dispatcher": run_dispatcher,
     "sla": run_sla,
     "notifier": run_notifier,
+    "mail-intake": run_mail_intake,
+    "mail-delivery": run_mail_delivery,
 }
 WORKER_HELP = {
     "relay": "moves committed events from the database outbox onto the event bus",
@@ -58,6 +61,8 @@ WORKER_HELP = {
     "dispatcher": "offers queued work to eligible agents and expires unanswered offers",
     "sla": "keeps SLA clocks in step with cases and fires warnings and breaches on time",
     "notifier": "pushes offers, presence changes and SLA alerts to connected desktops",
+    "mail-intake": "takes mail in from every configured IMAP mailbox (IDLE or polling)",
+    "mail-delivery": "sends queued e-mail (replies, acknowledgements) with retries",
 }
 
 

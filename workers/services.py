@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels.email.replies import EmailReplies
+from channels.email.setup import EmailChannel
 from core.config import Settings
 from core.domain.clock import Clock
 from core.ports import EventBus, Push, UnitOfWorkFactory
@@ -33,6 +35,7 @@ class Wakeups:
     dispatch: asyncio.Event = field(default_factory=asyncio.Event)
     offers: asyncio.Event = field(default_factory=asyncio.Event)
     sla: asyncio.Event = field(default_factory=asyncio.Event)
+    mail: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +64,8 @@ class Services:
     sla_timer: SlaTimer
     rules_admin: RulesAdmin
     wakeups: Wakeups
+    email: EmailChannel
+    email_replies: EmailReplies
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:
         checks: dict[str, str] = {}

@@ -177,6 +177,29 @@ class SlaBreached(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryChanged(Event):
+    """An outbound message was sent, given up on, or bounced back later."""
+
+    topic: ClassVar[str] = "delivery.changed"
+    contact_id: str
+    case_id: str | None
+    channel: str
+    state: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemQuarantined(Event):
+    """A channel received something it could not take in; a supervisor should look."""
+
+    topic: ClassVar[str] = "channel.quarantined"
+    item_id: str
+    channel: str
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Envelope:
     """An event on the wire: its own id (the idempotency key), topic and JSON payload."""
 

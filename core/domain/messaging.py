@@ -7,11 +7,17 @@ the same outbox with retries, the same quarantine and the same reference index.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.domain.channels import Direction
+
+
+def content_key(content: bytes) -> str:
+    """The blob store's key for ``content``: the same bytes always get the same key."""
+    return f"sha256:{hashlib.sha256(content).hexdigest()}"
 
 
 class DeliveryState(StrEnum):

@@ -116,6 +116,11 @@ class SqlCases:
             sa.select(cases).where(cases.c.id == case_id))).mappings().first()
         return _case(row) if row else None
 
+    async def get_by_number(self, number: int) -> Case | None:
+        row = (await self._conn.execute(
+            sa.select(cases).where(cases.c.number == number))).mappings().first()
+        return _case(row) if row else None
+
     async def add(self, case: Case) -> None:
         await self._conn.execute(cases.insert().values(id=case.id, **_case_values(case)))
 

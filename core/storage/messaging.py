@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from core.domain.messaging import (
     OutboundMessage,
     QuarantinedItem,
     QuarantineStatus,
+    content_key,
 )
 from core.storage.tables import (
     blobs,
@@ -36,17 +36,13 @@ def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
     return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-def blob_key(content: bytes) -> str:
-    return f"sha256:{hashlib.sha256(content).hexdigest()}"
-
-
 class SqlBlobs:
     def __init__(self, conn: AsyncConnection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 
     async def put(self, content: bytes) -> str:
-        key = blob_key(content)
+        key = content_key(content)
         await self._conn.execute(_insert(self._conn, blobs).values(
             key=key, size=len(content), content=content, created_at=self._clock.now(),
         ).on_conflict_do_nothing())

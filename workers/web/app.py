@@ -11,6 +11,7 @@ from workers.web import (
     api_cases,
     api_contacts,
     api_customers,
+    api_mail,
     api_meta,
     api_routing,
 )
@@ -23,7 +24,7 @@ from workers.web.keys import SERVICES
 def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
-                   api_routing):
+                   api_routing, api_mail):
         module.register(api)
     return api
 

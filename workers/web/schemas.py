@@ -211,3 +211,21 @@ class AgentPatch(Strict):
 
 class PresenceIn(Strict):
     status: Presence
+
+
+class ReplyAttachmentIn(Strict):
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    content_type: Annotated[str, StringConstraints(
+        max_length=100, pattern=r"^[a-zA-Z0-9][\w.+\-]*/[a-zA-Z0-9][\w.+\-]*$")] = (
+        "application/octet-stream")
+    content_base64: Annotated[str, StringConstraints(max_length=15_000_000)]
+
+
+class ReplyIn(Strict):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    attachments: list[ReplyAttachmentIn] = Field(default_factory=list, max_length=10)
+
+
+class QuarantineQuery(Strict):
+    status: Literal["retrying", "quarantined", "released"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)

@@ -1,0 +1,186 @@
+"""A private, throwaway Dovecot IMAP server on a loopback port, for tests and benchmarks.
+
+Everything lives in one temporary directory (configuration, users, mail, sockets, log), so
+several can run at once beside a system Dovecot. Only IMAP listens, only on 127.0.0.1,
+plain-text logins allowed because nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from channels.email.imap import ImapEndpoint
+
+START_TIMEOUT_S = 15.0
+
+_CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u/Maildir
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = 0
+first_valid_gid = 0
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+
+class DovecotUnavailable(Exception):
+    """Dovecot is not installed here (``apt-get install -y dovecot-imapd``)."""
+
+
+class Dovecot:
+    """``with Dovecot() as server:`` a running server; ``server.add_user(...)``."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not Path(binary).is_file():
+            raise DovecotUnavailable("dovecot is not installed (apt-get install -y "
+                                     "dovecot-imapd)")
+        self._binary = binary
+        self._root = Path(tempfile.mkdtemp(prefix="switchboard-dovecot-"))
+        self._process: subprocess.Popen[bytes] | None = None
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self._users: dict[str, str] = {}
+
+    @property
+    def config(self) -> Path:
+        return self._root / "dovecot.conf"
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        for sub in ("run", "state", "mail"):
+            (self._root / sub).mkdir(parents=True, exist_ok=True)
+        # Dovecot's login processes run as dovenull and must reach the sockets.
+        self._root.chmod(0o755)
+        (self._root / "users").write_text("")
+        uid, gid = _mail_owner()
+        os.chown(self._root / "mail", uid, gid)
+        self.config.write_text(_CONFIG.format(root=self._root, port=self.port, uid=uid,
+                                              gid=gid))
+        self._process = subprocess.Popen(  # noqa: S603 - our own binary and config
+            [self._binary, "-F", "-c", str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"dovecot exited at start:\n{self._log_tail()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as conn:
+                    if conn.recv(100).startswith(b"* OK"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        tail = self._log_tail()
+        self.stop()
+        raise RuntimeError(f"dovecot did not answer within {START_TIMEOUT_S:g} s:\n{tail}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if process is not None and process.stderr is not None:
+            process.stderr.close()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def add_user(self, name: str, password: str) -> ImapEndpoint:
+        self._users[name] = password
+        (self._root / "users").write_text(
+            "".join(f"{user}:{{PLAIN}}{secret}::::::\n" for user, secret in self._users.items()))
+        return self.endpoint(name)
+
+    def endpoint(self, user: str, folder: str = "INBOX") -> ImapEndpoint:
+        return ImapEndpoint(host=self.host, port=self.port, security="none", user=user,
+                            password=self._users[user], folder=folder, timeout_s=10.0)
+
+    def url(self, user: str, folder: str = "INBOX") -> str:
+        return f"imap://{user}:{self._users[user]}@{self.host}:{self.port}/{folder}"
+
+    def reset_uidvalidity(self, user: str, folder: str = "INBOX") -> None:
+        """Give the folder a new UIDVALIDITY, as a server migration or restore does."""
+        new = int(time.time()) + 1000
+        subprocess.run(  # noqa: S603 - our own binary and config
+            [shutil.which("doveadm") or "/usr/bin/doveadm", "-c", str(self.config),
+             "mailbox", "update", "--uid-validity", str(new), "-u", user, folder],
+            check=True, capture_output=True, timeout=30)
+
+    def _log_tail(self) -> str:
+        log = self._root / "dovecot.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        process = self._process
+        if process is not None and process.poll() is not None and process.stderr is not None:
+            text += process.stderr.read().decode(errors="replace")
+        return text[-3000:]
+
+
+def _mail_owner() -> tuple[int, int]:
+    """Dovecot refuses to keep mail as root; as root, mail belongs to its own user."""
+    if os.getuid() != 0:
+        return os.getuid(), os.getgid()
+    account = pwd.getpwnam("dovecot")
+    return account.pw_uid, account.pw_gid
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
