@@ -26,6 +26,8 @@ from workers import bootstrap
 from workers.services import Services
 from workers.web.app import build_app
 
+pytest_plugins = ["tests.support.dovecot"]
+
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
     "SWITCHBOARD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

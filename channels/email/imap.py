@@ -11,15 +11,16 @@ import asyncio
 import contextlib
 import re
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aioimaplib
 
 Security = Literal["none", "starttls", "tls"]
+T = TypeVar("T")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)", re.I)
 _FETCH_LINE = re.compile(rb"^\d+ FETCH \(")
 _UID = re.compile(rb"UID (\d+)")
@@ -83,6 +84,9 @@ class MailboxSession:
         self._client: Any = None
         self._uidvalidity = 0
         self._capabilities: frozenset[str] = frozenset()
+        # Set by what the server says outside any command: new mail, or the end.
+        self._news = asyncio.Event()
+        self._lost = asyncio.Event()
 
     @property
     def uidvalidity(self) -> int:
@@ -102,10 +106,13 @@ class MailboxSession:
             if endpoint.security == "tls":
                 self._client = aioimaplib.IMAP4_SSL(
                     host=endpoint.host, port=endpoint.port, timeout=endpoint.timeout_s,
-                    ssl_context=self._ssl or ssl.create_default_context())
+                    ssl_context=self._ssl or ssl.create_default_context(),
+                    conn_lost_cb=self._connection_lost)
             else:
                 self._client = aioimaplib.IMAP4(host=endpoint.host, port=endpoint.port,
-                                                timeout=endpoint.timeout_s)
+                                                timeout=endpoint.timeout_s,
+                                                conn_lost_cb=self._connection_lost)
+            self._watch_unsolicited(self._client.protocol)
             await self._client.wait_hello_from_server()
             if endpoint.security == "starttls":
                 await self._starttls()
@@ -123,6 +130,23 @@ class MailboxSession:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self._close()
+
+    def _connection_lost(self, exc: Exception | None) -> None:
+        self._lost.set()
+
+    def _watch_unsolicited(self, protocol: Any) -> None:
+        """aioimaplib drops an untagged EXISTS that arrives while no command is pending
+        (mail delivered between our SEARCH and our IDLE); remember it instead, or the IDLE
+        that follows would wait for news it has already missed."""
+        handle = protocol._untagged_response
+
+        def watched(line: bytes) -> Any:
+            command = handle(line)
+            if command is None and _NEWS.match(line.replace(b"* ", b"", 1)):
+                self._news.set()
+            return command
+
+        protocol._untagged_response = watched
 
     async def _starttls(self) -> None:
         # aioimaplib has no STARTTLS: issue it, then upgrade the transport underneath.
@@ -169,8 +193,10 @@ class MailboxSession:
 
     async def _run(self, what: str, command: Any) -> Any:
         """Await one aioimaplib call; anything but OK means the connection is suspect."""
-        if self._client is None:
-            raise ImapError("the session is closed")
+        if self._client is None or self._lost.is_set():
+            if asyncio.iscoroutine(command):
+                command.close()
+            raise ImapError("the connection is closed")
         try:
             response = await asyncio.wait_for(command, self._endpoint.timeout_s)
         except (aioimaplib.AioImapException, OSError, TimeoutError) as err:
@@ -222,26 +248,50 @@ class MailboxSession:
             await self._run("expunging", self._client.expunge())
 
     async def wait_for_new(self, timeout_s: float) -> bool:
-        """True when the server announced new mail (IDLE), or the poll interval passed."""
+        """True when the server announced new mail (IDLE), or the poll interval passed.
+        Raises :class:`ImapError` as soon as the connection is lost."""
+        if self._news.is_set():
+            self._news.clear()
+            return True
         if not self.supports_idle:
-            await asyncio.sleep(timeout_s)
+            await self._until_lost(asyncio.sleep(timeout_s))
             return True
         client = self._client
         try:
             idle = await client.idle_start(timeout=timeout_s)
-            news = False
             try:
+                # Anything that arrived before IDLE was acknowledged was caught above.
+                news = self._news.is_set()
                 while not news:
-                    pushed = await asyncio.wait_for(client.wait_server_push(), timeout_s + 5)
+                    pushed = await self._until_lost(client.wait_server_push(timeout_s + 5))
                     if pushed == aioimaplib.STOP_WAIT_SERVER_PUSH:
                         break
                     news = any(_NEWS.match(bytes(line)) for line in pushed)
             finally:
-                client.idle_done()
-                await asyncio.wait_for(idle, self._endpoint.timeout_s)
+                if not self._lost.is_set():
+                    client.idle_done()
+                    await asyncio.wait_for(idle, self._endpoint.timeout_s)
+                else:
+                    idle.cancel()
         except (aioimaplib.AioImapException, OSError, TimeoutError) as err:
             raise _error("waiting for mail", err) from None
+        self._news.clear()
         return news
+
+    async def _until_lost(self, waiting: Awaitable[T]) -> T:
+        task = asyncio.ensure_future(waiting)
+        lost = asyncio.create_task(self._lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if not task.done() or task.cancelled():
+            raise ImapError("the server closed the connection")
+        return task.result()
 
     async def append(self, raw: bytes, *, folder: str | None = None) -> None:
         await self._run("appending", self._client.append(

@@ -30,7 +30,7 @@ class SenderIdentity:
     def parse(cls, value: str) -> SenderIdentity:
         header = policy.default.header_factory("from", value)
         if not isinstance(header, AddressHeader) or len(header.addresses) != 1 \
-                or header.defects or not header.addresses[0].domain:
+                or header.defects or not header.addresses[0].domain:  # type: ignore[attr-defined]
             raise ValueError(f"SWITCHBOARD_MAIL_FROM is not one address: {value!r}")
         found: Address = header.addresses[0]
         return cls(address=found.addr_spec, name=found.display_name or None)

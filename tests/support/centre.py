@@ -65,9 +65,11 @@ class Centre:
 async def running_centre(database_url: str, start: datetime, *,
                          workers: tuple[str, ...] = ALL_WORKERS,
                          queues: tuple[str, ...] = ("q_general", "q_complaints"),
+                         extra_settings: dict[str, Any] | None = None,
                          ) -> AsyncIterator[Centre]:
     clock = FakeClock(start)
-    settings = Settings(database_url=database_url, redis_url=None, http_port=0)
+    settings = Settings(database_url=database_url, redis_url=None, http_port=0,
+                        **(extra_settings or {}))
     async with bootstrap.build(settings, clock=clock) as services:
         async with services.uow() as uow:
             await uow.workforce.add_team(Team(id="team_2", name="Tweede lijn"))
