@@ -55,7 +55,7 @@ class Percentiles:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["routing"], help="what to measure")
+    parser.add_argument("what", choices=["routing", "mail"], help="what to measure")
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--queues", type=int, default=200)
@@ -65,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", default=None,
                         help="database for the assignment run (default: a temporary SQLite)")
     parser.add_argument("--seed", type=int, default=7)
+    from workers.bench_mail import add_arguments as mail_arguments
+
+    mail_arguments(parser)
 
 
 def rule_set(rules: int, queues: int, rng: random.Random) -> RuleSet:
@@ -207,6 +210,10 @@ async def _seed(services: Any, args: argparse.Namespace, rng: random.Random) -> 
 
 
 async def run(args: argparse.Namespace) -> int:
+    if args.what == "mail":
+        from workers import bench_mail
+
+        return await bench_mail.run(args)
     rng = random.Random(args.seed)
     lines = ["$ switchboard bench routing " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()

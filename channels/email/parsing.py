@@ -220,9 +220,10 @@ def _content_type(part: Message) -> str:
         return "application/octet-stream"
 
 
-def _walk(root: Message, limits: MailLimits) -> list[Message]:
+def _walk(root: Message, limits: MailLimits) -> tuple[list[Message], list[str]]:
     """All parts, depth first in order, without recursion; message/* parts are not entered."""
     parts: list[Message] = []
+    types: list[str] = []  # policy.default parses Content-Type afresh on every access
     stack: list[tuple[Message, int]] = [(root, 0)]
     while stack:
         part, depth = stack.pop()
@@ -231,19 +232,20 @@ def _walk(root: Message, limits: MailLimits) -> list[Message]:
         parts.append(part)
         if len(parts) > limits.max_parts:
             raise Unparseable(f"more than {limits.max_parts} MIME parts")
+        types.append(_content_type(part))
         payload = part.get_payload()
-        if _content_type(part).startswith("multipart/") and isinstance(payload, list):
+        if types[-1].startswith("multipart/") and isinstance(payload, list):
             stack.extend((child, depth + 1) for child in reversed(payload)
                          if isinstance(child, Message))
-    return parts
+    return parts, types
 
 
-def _is_container(part: Message) -> bool:
-    return _content_type(part).startswith("multipart/") and isinstance(part.get_payload(), list)
+def _is_container(part: Message, kind: str) -> bool:
+    return kind.startswith("multipart/") and isinstance(part.get_payload(), list)
 
 
-def _is_body(part: Message) -> bool:
-    if _content_type(part) not in _BODY_TYPES:
+def _is_body(part: Message, kind: str) -> bool:
+    if kind not in _BODY_TYPES:
         return False
     try:
         return part.get_content_disposition() != "attachment" and not part.get_filename()
@@ -280,8 +282,7 @@ class _Attachments:
     kept: list[ParsedAttachment] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
-    def add(self, part: Message) -> None:
-        content_type = _content_type(part)
+    def add(self, part: Message, content_type: str) -> None:
         try:
             filename = clean_filename(part.get_filename())
         except _PARSE_ERRORS:
@@ -325,7 +326,7 @@ class _Reader:
         self._message = message
         self._limits = limits
         self._headers = _raw_headers(message)
-        self._parts = _walk(message, limits)
+        self._parts, self._types = _walk(message, limits)
 
     def read(self, raw: bytes) -> ParsedMail:
         headers, limits = self._headers, self._limits
@@ -333,9 +334,9 @@ class _Reader:
         subject = clean_display(str(_structured("subject", _first(headers, "subject") or "")))
         text, html, truncated = self._bodies()
         attachments = _Attachments(limits)
-        for part in self._parts:
-            if not _is_container(part) and not _is_body(part):
-                attachments.add(part)
+        for part, kind in zip(self._parts, self._types, strict=True):
+            if not _is_container(part, kind) and not _is_body(part, kind):
+                attachments.add(part, kind)
         kind = self._auto_kind(from_address)
         return ParsedMail(
             message_id=message_id(_first(headers, "message-id")),
@@ -365,9 +366,9 @@ class _Reader:
         """(text, sanitised html or None, truncated) from the inline text/* parts."""
         plain: list[str] = []
         html: list[str] = []
-        for part in self._parts:
-            if not _is_container(part) and _is_body(part):
-                (html if _content_type(part) == "text/html" else plain).append(_text_of(part))
+        for part, kind in zip(self._parts, self._types, strict=True):
+            if not _is_container(part, kind) and _is_body(part, kind):
+                (html if kind == "text/html" else plain).append(_text_of(part))
         safe_html: str | None = None
         html_cut = False
         if html:
@@ -385,15 +386,14 @@ class _Reader:
             report_type = None
         return auto_kind(
             self._headers,
-            content_type=_content_type(self._message),
+            content_type=self._types[0],
             report_type=report_type.lower() if isinstance(report_type, str) else None,
-            part_types=(_content_type(p) for p in self._parts),
+            part_types=self._types,
             sender_local_part=from_address.rpartition("@")[0] if from_address else None,
         )
 
     def _returned_headers(self) -> Iterator[Callable[[], Headers]]:
-        for part in self._parts:
-            kind = _content_type(part)
+        for part, kind in zip(self._parts, self._types, strict=True):
             nested = part.get_payload()
             if kind in _RETURNED_MESSAGES or kind == "message/delivery-status":
                 for block in nested if isinstance(nested, list) else []:
