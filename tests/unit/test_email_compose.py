@@ -127,7 +127,8 @@ def test_message_ids_are_unique_and_well_formed() -> None:
 
 @pytest.mark.parametrize(("given", "kept"), [
     ("../../etc/passwd", "passwd"), ("factuur\r\nBcc: x.pdf", "factuur Bcc: x.pdf"),
-    ("evil\u202egpj.exe", "evilgpj.exe"), ("Overzicht oktober – €.pdf", "Overzicht oktober – €.pdf"),
+    ("evil\u202egpj.exe", "evilgpj.exe"),
+    ("Overzicht oktober \u2013 €.pdf", "Overzicht oktober \u2013 €.pdf"),
 ])
 def test_attachment_names_are_guarded(given: str, kept: str) -> None:
     raw = build_message(mail(attachments=(OutgoingAttachment(
