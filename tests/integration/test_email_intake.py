@@ -10,17 +10,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from pydantic import SecretStr
 
 from channels.email.intake import MailIntake, Outcome
-from core.config import MailboxSettings, Settings
 from core.domain.channels import Direction
 from core.domain.commands import UpdateCase
 from core.domain.contact import CaseStatus
 from core.domain.messaging import DeliveryState, OutboundKind, QuarantineStatus
 from core.domain.workforce import Role
 from tests.conftest import Api
-from tests.support.mail import MAIL_FROM, SUPPORT, bounce_for, customer_mail, new_message_id
+from tests.support.mail import SUPPORT, bounce_for, customer_mail, mail_settings, new_message_id
 from workers import bootstrap
 from workers.services import Services
 from workers.web.app import build_app
@@ -39,19 +37,6 @@ class Desk:
         view = await self.services.queries.case(case_id, contact_limit=100)
         return [{"direction": c.direction.value, "from": c.from_address or "",
                  "subject": c.subject or "", "id": c.id} for c in view.contacts]
-
-
-def mail_settings(database_url: str, **extra: object) -> Settings:
-    return Settings(
-        database_url=database_url, redis_url=None, http_port=0, log_format="text",
-        mail_from=MAIL_FROM, smtp_url=SecretStr("smtp://127.0.0.1:9"),
-        mailboxes=(
-            MailboxSettings(name="support", url=SecretStr("imap://u:p@127.0.0.1:9/INBOX"),
-                            address=SUPPORT, acknowledge=True),
-            MailboxSettings(name="complaints", url=SecretStr("imap://u:p@127.0.0.1:9/INBOX"),
-                            address="klachten@example.nl", case_type="complaint",
-                            tags=("klacht",)),
-        ), **extra)  # type: ignore[arg-type]
 
 
 @pytest.fixture

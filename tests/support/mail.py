@@ -9,6 +9,10 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from pydantic import SecretStr
+
+from core.config import MailboxSettings, Settings
+
 SUPPORT = "support@example.nl"
 MAIL_FROM = f"Klantenservice <{SUPPORT}>"
 
@@ -70,3 +74,16 @@ def bounce_for(message_id: str, recipient: str) -> bytes:
         "Subject: Re: your question\r\n"
         f"--{boundary}--\r\n"
     ).encode()
+
+
+def mail_settings(database_url: str, **extra: object) -> Settings:
+    return Settings(
+        database_url=database_url, redis_url=None, http_port=0, log_format="text",
+        mail_from=MAIL_FROM, smtp_url=SecretStr("smtp://127.0.0.1:9"),
+        mailboxes=(
+            MailboxSettings(name="support", url=SecretStr("imap://u:p@127.0.0.1:9/INBOX"),
+                            address=SUPPORT, acknowledge=True),
+            MailboxSettings(name="complaints", url=SecretStr("imap://u:p@127.0.0.1:9/INBOX"),
+                            address="klachten@example.nl", case_type="complaint",
+                            tags=("klacht",)),
+        ), **extra)  # type: ignore[arg-type]
