@@ -25,10 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import errors, policy
+from email.header import decode_header, make_header
 from email.headerregistry import AddressHeader, BaseHeader
 from email.message import Message
 from email.parser import BytesParser, Parser
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from channels.email.bodies import clean_text, decode_text, html_to_text, new_text, sanitise_html
 from channels.email.classify import (
@@ -184,7 +186,11 @@ def _addresses(values: list[str]) -> tuple[str, ...]:
 
 def _sender(values: list[str]) -> tuple[str | None, str | None]:
     """(addr-spec, display name) of the one sender; the address only if it parsed cleanly."""
-    header = _structured("from", values[0]) if len(values) == 1 else None
+    if len(values) != 1:
+        return None, None
+    header = _structured("from", values[0])
+    if header is None:
+        return _sender_with_bad_name(values[0])
     if not isinstance(header, AddressHeader) or len(header.addresses) != 1:
         return None, None
     sender = header.addresses[0]
@@ -193,6 +199,23 @@ def _sender(values: list[str]) -> tuple[str | None, str | None]:
     if any(isinstance(d, errors.InvalidHeaderDefect) for d in header.defects):
         return None, name
     return _addr_spec(sender.username, sender.domain, sender.addr_spec), name
+
+
+_ANGLE_ADDR = re.compile(r"^(?P<name>[^<>,]*)<(?P<addr>[^<>\s,]+)>\s*$")
+
+
+def _sender_with_bad_name(value: str) -> tuple[str | None, str | None]:
+    """The stdlib refuses a whole From when an encoded display name decodes to a line
+    break; the address in angle brackets may still be sound, so parse it on its own."""
+    found = _ANGLE_ADDR.match(value.strip())
+    if found is None:
+        return None, None
+    address, _ = _sender([f"<{found.group('addr')}>"])
+    try:
+        name = str(make_header(decode_header(found.group("name").strip())))
+    except _PARSE_ERRORS:
+        name = found.group("name")
+    return address, clean_display(name).strip('"') or None
 
 
 def _date(values: list[str]) -> datetime | None:
@@ -233,15 +256,25 @@ def _walk(root: Message, limits: MailLimits) -> tuple[list[Message], list[str]]:
         if len(parts) > limits.max_parts:
             raise Unparseable(f"more than {limits.max_parts} MIME parts")
         types.append(_content_type(part))
-        payload = part.get_payload()
+        payload = _payload(part)
         if types[-1].startswith("multipart/") and isinstance(payload, list):
             stack.extend((child, depth + 1) for child in reversed(payload)
                          if isinstance(child, Message))
     return parts, types
 
 
+def _payload(part: Message) -> Any:
+    """``get_payload()`` without decoding. The stdlib still decodes 8-bit text with the
+    declared charset and errors="replace" here, which some codecs (idna) refuse; the
+    undecoded payload is then all there is to read."""
+    try:
+        return part.get_payload()
+    except (UnicodeError, LookupError):
+        return part._payload  # type: ignore[attr-defined]
+
+
 def _is_container(part: Message, kind: str) -> bool:
-    return kind.startswith("multipart/") and isinstance(part.get_payload(), list)
+    return kind.startswith("multipart/") and isinstance(_payload(part), list)
 
 
 def _is_body(part: Message, kind: str) -> bool:
@@ -253,12 +286,23 @@ def _is_body(part: Message, kind: str) -> bool:
         return False
 
 
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except _PARSE_ERRORS:
+        return "attachment"
+
+
 def _decoded(part: Message) -> bytes:
     """A leaf's decoded payload; a message/* part's nested message(s), re-serialised."""
-    payload = part.get_payload(decode=True)
+    try:
+        payload = part.get_payload(decode=True)
+    except (UnicodeError, LookupError):
+        raw = _payload(part)  # see _payload: the bytes as they came
+        return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
     if isinstance(payload, bytes):
         return payload
-    nested = part.get_payload()
+    nested = _payload(part)
     if isinstance(nested, list):
         return b"".join(_serialise(m) for m in nested if isinstance(m, Message))
     return nested.encode("utf-8", "surrogateescape") if isinstance(nested, str) else b""
@@ -369,6 +413,11 @@ class _Reader:
         for part, kind in zip(self._parts, self._types, strict=True):
             if not _is_container(part, kind) and _is_body(part, kind):
                 (html if kind == "text/html" else plain).append(_text_of(part))
+        if not plain and not html:
+            # Old mailers name inline text parts (Content-Type: text/plain; name=x.txt) with
+            # no disposition: with nothing else to read, those are the message.
+            plain = [_text_of(part) for part, kind in zip(self._parts, self._types, strict=True)
+                     if kind == "text/plain" and _disposition(part) is None]
         safe_html: str | None = None
         html_cut = False
         if html:
@@ -394,7 +443,7 @@ class _Reader:
 
     def _returned_headers(self) -> Iterator[Callable[[], Headers]]:
         for part, kind in zip(self._parts, self._types, strict=True):
-            nested = part.get_payload()
+            nested = _payload(part)
             if kind in _RETURNED_MESSAGES or kind == "message/delivery-status":
                 for block in nested if isinstance(nested, list) else []:
                     if isinstance(block, Message):
