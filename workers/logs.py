@@ -36,3 +36,5 @@ def configure(level: str, fmt: str) -> None:
     # Alembic announces every plugin it loads at INFO on each start; only its
     # "Running upgrade" lines are worth seeing.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # aioimaplib reports every unsolicited server line at INFO; imap.py handles them.
+    logging.getLogger("aioimaplib").setLevel(logging.WARNING)

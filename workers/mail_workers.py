@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from channels.email.delivery import MailDelivery
-from channels.email.intake import MailIntake
+from channels.email.intake import Accepted, MailIntake, Outcome
 from channels.email.poller import MailboxPoller
 from workers.services import Services
 
@@ -15,9 +15,16 @@ log = logging.getLogger(__name__)
 
 def pollers(services: Services) -> list[MailboxPoller]:
     email = services.email
+
+    async def wake_delivery(accepted: Accepted) -> None:
+        # A stored message may have queued an acknowledgement: send it now, not at the
+        # delivery worker's next look (another process finds it within MAX_IDLE_S).
+        if accepted.outcome is Outcome.STORED:
+            services.wakeups.mail.set()
+
     return [
         MailboxPoller(
-            mailbox=mailbox, endpoint=endpoint, uow=services.uow,
+            mailbox=mailbox, endpoint=endpoint, uow=services.uow, on_accepted=wake_delivery,
             intake=MailIntake(mailbox=mailbox, settings=email.intake_settings,
                               uow=services.uow, ingestion=services.ingestion,
                               clock=services.clock))

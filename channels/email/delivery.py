@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 HOLD = timedelta(minutes=2)
 BATCH = 20
-MAX_IDLE_S = 30.0
+MAX_IDLE_S = 5.0  # what another process queued is sent within this
 CONCURRENT_SENDS = 4
 
 

@@ -322,3 +322,51 @@ async def test_the_poller_reconnects_after_the_server_drops_it(
 
 async def _ready(sessions: list[MailboxSession]) -> bool:
     return bool(sessions)
+
+
+@pytest.fixture
+async def acknowledging_centre(sqlite_database: str, mailbox: Mailbox,
+                               sink: SmtpSink) -> AsyncIterator[Centre]:
+    async with running_centre(sqlite_database, START, workers=MAIL_WORKERS, extra_settings={
+        "mailboxes": (MailboxSettings(name="support", host=mailbox.endpoint.host,
+                                      port=mailbox.endpoint.port, security="none",
+                                      user=mailbox.user,
+                                      password=mailbox.endpoint.password,  # type: ignore[arg-type]
+                                      address=SUPPORT, acknowledge=True),),
+        "smtp_url": sink.url, "mail_from": MAIL_FROM,
+    }) as running:
+        yield running
+
+
+async def test_acknowledgements_and_auto_responders_do_not_loop(
+        acknowledging_centre: Centre, mailbox: Mailbox, sink: SmtpSink) -> None:
+    centre = acknowledging_centre
+    await append(mailbox, customer_mail(JAN, "Mijn bestelling", "Waar is mijn bestelling?"))
+    [ack] = await sink.wait_for(1, WAIT_S)
+    [question] = await inbound(centre, 1)
+    case = (await centre.services.queries.case(str(question.case_id), contact_limit=5)).case
+    assert ack.message["Auto-Submitted"] == "auto-replied"
+    assert f"[#{case.reference}]" in ack.message["Subject"]
+    assert "Bedankt" in ack.message.get_content() or "Dank" in ack.message.get_content()
+
+    # A polite auto-responder answers our acknowledgement: filed, never acknowledged.
+    await append(mailbox, customer_mail(
+        JAN, f"Automatisch antwoord: {ack.message['Subject']}", "Ik ben afwezig.",
+        in_reply_to=ack.message["Message-ID"], headers={"Auto-Submitted": "auto-replied"}))
+    # A rude one says nothing about being automatic and starts a new thread every time.
+    await append(mailbox, *[customer_mail(JAN, f"Afwezig {n}", "Ik ben afwezig.")
+                            for n in range(5)])
+    contacts = await inbound(centre, 7)
+
+    assert sum(1 for c in contacts if c.case_id == question.case_id) == 2
+    sent = await sink.wait_for(3, WAIT_S)  # the first, plus two for the rude responder
+    assert all(m.message["Auto-Submitted"] == "auto-replied" for m in sent)
+
+    async def queued_acks() -> int:
+        async with centre.services.read_uow() as uow:
+            from core.domain.messaging import OutboundKind
+
+            return await uow.outbound.count_recent(
+                recipient=JAN, kind=OutboundKind.ACKNOWLEDGEMENT, since=START)
+
+    assert await queued_acks() == 3  # the hourly cap broke the loop
