@@ -370,3 +370,34 @@ async def test_acknowledgements_and_auto_responders_do_not_loop(
                 recipient=JAN, kind=OutboundKind.ACKNOWLEDGEMENT, since=START)
 
     assert await queued_acks() == 3  # the hourly cap broke the loop
+
+
+async def test_a_message_that_keeps_failing_is_quarantined_after_three_attempts(
+        quiet_centre: Centre, mailbox: Mailbox) -> None:
+    from channels.email.poller import RetryLater
+
+    await append(mailbox, customer_mail(JAN, "Giftig", "Dit bericht faalt altijd."),
+                 customer_mail(JAN, "Gewoon", "Dit bericht is in orde."))
+    poller = poller_for(quiet_centre, mailbox)
+    intake = poller._intake
+    real_accept = intake.accept
+
+    async def accept(raw: bytes, *, item_ref: str) -> Any:
+        if b"Giftig" in raw:
+            raise RuntimeError("a bug in a dependency")
+        return await real_accept(raw, item_ref=item_ref)
+
+    intake.accept = accept  # type: ignore[method-assign]
+    async with MailboxSession(mailbox.endpoint) as session:
+        for _ in range(2):
+            with pytest.raises(RetryLater):
+                await poller.drain(session)
+            assert await email_contacts(quiet_centre) == []  # nothing skipped yet
+        handled = await poller.drain(session)
+
+    assert handled == 2
+    assert [c.subject for c in await email_contacts(quiet_centre)] == ["Gewoon"]
+    async with quiet_centre.services.read_uow() as uow:
+        [item] = await uow.quarantine.page(status=None, limit=10)
+    assert item.status.value == "quarantined" and item.attempts == 3
+    assert item.reason == "failed: RuntimeError"
