@@ -11,6 +11,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -29,8 +30,8 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+ssl = {ssl}
+{ssl_files}disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u/Maildir
 mail_uid = {uid}
@@ -53,7 +54,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service stats {{
@@ -78,7 +80,7 @@ class DovecotUnavailable(Exception):
 class Dovecot:
     """``with Dovecot() as server:`` a running server; ``server.add_user(...)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not Path(binary).is_file():
             raise DovecotUnavailable("dovecot is not installed (apt-get install -y "
@@ -88,6 +90,10 @@ class Dovecot:
         self._process: subprocess.Popen[bytes] | None = None
         self.host = "127.0.0.1"
         self.port = _free_port()
+        # With tls, a self-signed certificate for 127.0.0.1: STARTTLS on ``port`` and
+        # implicit TLS on ``tls_port``; clients trust it through ``ssl_context()``.
+        self.tls = tls
+        self.tls_port = _free_port() if tls else 0
         self._users: dict[str, str] = {}
 
     @property
@@ -109,8 +115,14 @@ class Dovecot:
         self._root.chmod(0o755)
         uid, gid = _mail_owner()
         os.chown(self._root / "mail", uid, gid)
-        self.config.write_text(_CONFIG.format(root=self._root, port=self.port, uid=uid,
-                                              gid=gid))
+        ssl_files = ""
+        if self.tls:
+            self._make_certificate()
+            ssl_files = (f"ssl_cert = <{self.certificate}\n"
+                         f"ssl_key = <{self._root / 'key.pem'}\n")
+        self.config.write_text(_CONFIG.format(
+            root=self._root, port=self.port, uid=uid, gid=gid, tls_port=self.tls_port,
+            ssl="yes" if self.tls else "no", ssl_files=ssl_files))
         self._process = subprocess.Popen(  # noqa: S603 - our own binary and config
             [self._binary, "-F", "-c", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -128,6 +140,21 @@ class Dovecot:
         tail = self._log_tail()
         self.stop()
         raise RuntimeError(f"dovecot did not answer within {START_TIMEOUT_S:g} s:\n{tail}")
+
+    @property
+    def certificate(self) -> Path:
+        return self._root / "cert.pem"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.certificate))
+
+    def _make_certificate(self) -> None:
+        subprocess.run(  # noqa: S603 - fixed arguments
+            [shutil.which("openssl") or "/usr/bin/openssl", "req", "-x509", "-newkey",
+             "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1",
+             "-keyout", str(self._root / "key.pem"), "-out", str(self.certificate)],
+            check=True, capture_output=True, timeout=60)
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -103,15 +103,12 @@ class MailboxSession:
     async def __aenter__(self) -> Self:
         endpoint = self._endpoint
         try:
-            if endpoint.security == "tls":
-                self._client = aioimaplib.IMAP4_SSL(
-                    host=endpoint.host, port=endpoint.port, timeout=endpoint.timeout_s,
-                    ssl_context=self._ssl or ssl.create_default_context(),
-                    conn_lost_cb=self._connection_lost)
-            else:
-                self._client = aioimaplib.IMAP4(host=endpoint.host, port=endpoint.port,
-                                                timeout=endpoint.timeout_s,
-                                                conn_lost_cb=self._connection_lost)
+            # IMAP4 (not IMAP4_SSL, which drops conn_lost_cb) with a context is implicit TLS.
+            self._client = aioimaplib.IMAP4(
+                host=endpoint.host, port=endpoint.port, timeout=endpoint.timeout_s,
+                conn_lost_cb=self._connection_lost,
+                ssl_context=(self._ssl or ssl.create_default_context())
+                if endpoint.security == "tls" else None)
             self._watch_unsolicited(self._client.protocol)
             await self._client.wait_hello_from_server()
             if endpoint.security == "starttls":
