@@ -4,6 +4,7 @@ decision's facts and trace stored beside it."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,8 @@ from routing.configuration import ConfigurationLoader, RoutingConfig
 from routing.facts import build_facts, customer_context
 from routing.rules import RoutingOutcome, RuleActions
 from routing.sla import select_policy, start_clock
+
+log = logging.getLogger(__name__)
 
 # A customer created by the very contact that opened this case is new to us.
 NEW = timedelta(seconds=2)
@@ -59,9 +62,16 @@ class CaseRouter:
         facts = build_facts(contact=contact, case=case, customer=customer,
                             classification=classification, context=context,
                             calendar=config.routing_calendar, now=now)
-        outcome = await self._evaluate(uow, config, case, facts)
-        actions = outcome.actions
-        queue_id = await _queue(uow, actions, case)
+        try:
+            outcome = await self._evaluate(uow, config, case, facts)
+            actions = outcome.actions
+            queue_id = await _queue(uow, actions, case)
+        except NoQueue:
+            # A fresh installation with no queue yet: retrying cannot help, so say so once
+            # per case and leave it unrouted (it is still listed and searchable).
+            log.warning("case %s is not routed: no queue exists yet (create one with "
+                        "POST /api/queues or `switchboard demo`)", case.reference)
+            return None
         _apply(case, actions, classification, queue_id, now)
         policy = _sla_policy(config, actions, case, customer, contact)
         if policy is not None:
@@ -111,10 +121,15 @@ def _classify(config: RoutingConfig, contact: Contact, customer: Customer) -> Cl
         language_hint=meta.get("language") or customer.language)
 
 
+class NoQueue(NotFound):
+    def __init__(self) -> None:
+        super().__init__("queue", "any: create a queue before routing work")
+
+
 async def _first_queue(uow: UnitOfWork) -> str:
     queues = await uow.workforce.list_queues()
     if not queues:
-        raise NotFound("queue", "any: create a queue before routing work")
+        raise NoQueue
     return queues[0].id
 
 

@@ -9,7 +9,7 @@ from core.domain.channels import Channel
 from core.domain.clock import Clock
 from core.domain.errors import Conflict, InvalidInput, NotFound
 from core.domain.ids import new_id
-from core.domain.workforce import DEFAULT_CAPACITY, Agent, Tier
+from core.domain.workforce import DEFAULT_CAPACITY, Agent, Queue, Team, Tier
 from core.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -64,6 +64,29 @@ class AgentAdmin:
     async def list(self) -> list[Agent]:
         async with self._read_uow() as uow:
             return await uow.workforce.list_agents()
+
+    async def create_team(self, team: Team) -> Team:
+        async with self._uow() as uow:
+            if any(t.id == team.id for t in await uow.workforce.list_teams()):
+                raise Conflict(f"team {team.id!r} exists")
+            await uow.workforce.add_team(team)
+            await uow.commit()
+        return team
+
+    async def create_queue(self, queue: Queue) -> Queue:
+        async with self._uow() as uow:
+            if any(q.id == queue.id for q in await uow.workforce.list_queues()):
+                raise Conflict(f"queue {queue.id!r} exists")
+            if queue.team_id and queue.team_id not in {
+                    t.id for t in await uow.workforce.list_teams()}:
+                raise InvalidInput({"team": f"no team {queue.team_id!r}"})
+            await uow.workforce.add_queue(queue)
+            await uow.commit()
+        return queue
+
+    async def teams_and_queues(self) -> tuple[Sequence[Team], Sequence[Queue]]:
+        async with self._read_uow() as uow:
+            return await uow.workforce.list_teams(), await uow.workforce.list_queues()
 
 
 async def _check_references(uow: UnitOfWork, changes: AgentChanges) -> None:

@@ -14,6 +14,7 @@ from workers.web import (
     api_mail,
     api_meta,
     api_routing,
+    api_workforce,
 )
 from workers.web.auth import ACCESS, auth_middleware
 from workers.web.endpoints import Api
@@ -24,7 +25,7 @@ from workers.web.keys import SERVICES
 def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
-                   api_routing, api_mail):
+                   api_routing, api_mail, api_workforce):
         module.register(api)
     return api
 

@@ -229,3 +229,19 @@ class ReplyIn(Strict):
 class QuarantineQuery(Strict):
     status: Literal["retrying", "quarantined", "released"] | None = None
     limit: int = Field(default=50, ge=1, le=200)
+
+
+WorkforceId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=40, pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+
+
+class TeamIn(Strict):
+    id: WorkforceId
+    name: Short
+
+
+class QueueIn(Strict):
+    id: WorkforceId
+    name: Short
+    team: WorkforceId | None = None
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None

@@ -1,0 +1,46 @@
+"""Teams and queues: what agents belong to and what routing rules send work to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from core.domain.workforce import Queue, Role, Team
+from workers.web.endpoints import Api, Call
+from workers.web.keys import SERVICES
+from workers.web.schemas import QueueIn, TeamIn
+
+
+def register(api: Api) -> None:
+    @api.route("GET", "/api/queues", summary="Teams and queues", role=Role.AGENT,
+               tag="agents")
+    async def list_queues(call: Call[Any, Any]) -> web.Response:
+        teams, queues = await call.request.app[SERVICES].agents.teams_and_queues()
+        return web.json_response({
+            "teams": [{"id": t.id, "name": t.name} for t in teams],
+            "queues": [_queue(q) for q in queues]})
+
+    @api.route("POST", "/api/queues", summary="Create a queue", role=Role.SUPERVISOR,
+               tag="agents", body=QueueIn,
+               responses={201: "The new queue", 409: "The id is taken",
+                          422: "Invalid input or unknown team"})
+    async def create_queue(call: Call[QueueIn, Any]) -> web.Response:
+        b = call.body
+        queue = await call.request.app[SERVICES].agents.create_queue(
+            Queue(id=b.id, name=b.name, team_id=b.team, description=b.description))
+        call.request.app[SERVICES].wakeups.dispatch.set()
+        return web.json_response(_queue(queue), status=201)
+
+    @api.route("POST", "/api/teams", summary="Create a team", role=Role.SUPERVISOR,
+               tag="agents", body=TeamIn,
+               responses={201: "The new team", 409: "The id is taken", 422: "Invalid input"})
+    async def create_team(call: Call[TeamIn, Any]) -> web.Response:
+        team = await call.request.app[SERVICES].agents.create_team(
+            Team(id=call.body.id, name=call.body.name))
+        return web.json_response({"id": team.id, "name": team.name}, status=201)
+
+
+def _queue(queue: Queue) -> dict[str, Any]:
+    return {"id": queue.id, "name": queue.name, "team": queue.team_id,
+            "description": queue.description}
