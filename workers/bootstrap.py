@@ -19,6 +19,7 @@ from redis.backoff import ExponentialBackoff
 
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.webforms.submissions import Confirmations, FormSubmissions
 from core.bus.inprocess import InProcessBus
 from core.bus.push import InProcessPush, RedisPush
 from core.bus.redis_streams import RedisStreamsBus
@@ -122,6 +123,11 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                 uow=uow, ingestion=ingestion, clock=clock, sender=email.sender,
                 mailbox_addresses=email.mailbox_addresses, can_send=email.can_send,
                 wake=wakeups.mail),
+            forms=FormSubmissions(uow=uow, ingestion=ingestion, clock=clock,
+                                  confirmations=Confirmations(
+                                      sender=email.sender, can_send=email.can_send,
+                                      per_address_per_hour=settings.mail_ack_per_sender_per_hour,
+                                      wake=wakeups.mail)),
         )
     finally:
         await push.close()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from channels.webforms import catalogue
+from channels.webforms.definitions import DEMO_FORMS
 from core.domain.channels import Channel, Direction
 from core.domain.commands import IngestContact, Party
 from core.domain.contact import CaseType
@@ -66,6 +68,7 @@ async def load(services: Services) -> str:
     created = await _workforce(services)
     rules = await _rules(services)
     history = await _history(services)
+    forms = await _forms(services)
     admin = await services.access.create_token(role=Role.ADMIN, name="demo admin")
     supervisor = await services.access.create_token(role=Role.SUPERVISOR,
                                                     name="demo supervisor")
@@ -80,6 +83,8 @@ async def load(services: Services) -> str:
         f"  customer Jan de Vries ({history.customer_id}) with an e-mail and a phone contact",
         f"  routing rules: version {rules} active (gold first, complaints to 2nd line, "
         "invoices to billing)",
+        "  web forms: " + ", ".join(
+            f"http://127.0.0.1:{services.settings.http_port}/forms/{f}" for f in forms),
         "API tokens (shown once):",
         f"  admin:      {admin}",
         f"  supervisor: {supervisor}",
@@ -105,6 +110,21 @@ async def _workforce(services: Services) -> bool:
         await services.access.create_user(username=agent.username, password=DEMO_PASSWORD,
                                           role=Role.AGENT, agent_id=agent.id)
     return True
+
+
+async def _forms(services: Services) -> list[str]:
+    """The question, complaint and callback forms; a form changed by a supervisor stays."""
+    async with services.uow() as uow:
+        present = await catalogue.forms(uow)
+        for form in DEMO_FORMS:
+            if form.id not in present:
+                await catalogue.save(uow, form.model_copy(update={"queue": _FORM_QUEUES.get(
+                    form.id)}), by="demo", at=services.clock.now())
+        await uow.commit()
+    return [f.id for f in DEMO_FORMS]
+
+
+_FORM_QUEUES = {"complaint": "q_complaints", "question": "q_general", "callback": "q_general"}
 
 
 async def _rules(services: Services) -> int:

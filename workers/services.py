@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.webforms.submissions import FormSubmissions
 from core.config import Settings
 from core.domain.clock import Clock
 from core.ports import EventBus, Push, UnitOfWorkFactory
@@ -66,6 +67,7 @@ class Services:
     wakeups: Wakeups
     email: EmailChannel
     email_replies: EmailReplies
+    forms: FormSubmissions
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:
         checks: dict[str, str] = {}

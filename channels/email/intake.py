@@ -24,19 +24,13 @@ from enum import StrEnum
 
 from channels.email.dedupe import dedupe_key
 from channels.email.parsing import AutoKind, ParsedMail, Unparseable, parse_message
-from channels.email.queueing import (
-    EMAIL,
-    QueuedMail,
-    SenderIdentity,
-    new_outbound_id,
-    queue_mail,
-)
+from channels.email.queueing import EMAIL, SenderIdentity, queue_automatic
 from channels.email.templates import acknowledgement
 from core.config import MailboxSettings
-from core.domain.channels import Channel, ChannelRef, Direction
+from core.domain.channels import Channel, Direction
 from core.domain.clock import Clock
 from core.domain.commands import IngestContact, Party
-from core.domain.contact import AttachmentMeta, CaseType, Contact
+from core.domain.contact import AttachmentMeta, CaseType
 from core.domain.errors import InvalidInput
 from core.domain.events import DeliveryChanged, ItemQuarantined
 from core.domain.ids import new_id
@@ -277,25 +271,11 @@ class MailIntake:
                                subject=f"{parsed.subject} [#{case.reference}]".strip(),
                                name=parsed.from_name, organisation=sender.name or
                                self._settings.organisation)
-        message_id = new_outbound_id(sender)
-        # The acknowledgement is on the timeline like any message we send, but it is no
-        # answer: it does not stop the first-response clock.
-        contact = Contact(
-            id=new_id("con"), ref=ChannelRef(channel=Channel.EMAIL, external_id=message_id),
-            direction=Direction.OUTBOUND, customer_id=result.customer_id,
-            case_id=case.id, occurred_at=now, received_at=now, from_name=sender.name,
-            from_address=sender.address, subject=text.subject, body=text.text,
-            metadata={"mailbox": self._mailbox.name, "message_id": message_id,
-                      "kind": OutboundKind.ACKNOWLEDGEMENT.value,
-                      "delivery_state": DeliveryState.QUEUED.value})
-        await uow.contacts.add(contact)
-        await queue_mail(uow, QueuedMail(
-            kind=OutboundKind.ACKNOWLEDGEMENT, sender=sender, to_address=to_address,
-            to_name=parsed.from_name, subject=text.subject, text=text.text,
-            in_reply_to=parsed.message_id,
-            references=(parsed.message_id,) if parsed.message_id else ()),
-            message_id=message_id, contact_id=contact.id, case_id=case.id,
-            customer_id=result.customer_id, now=now)
+        await queue_automatic(
+            uow, sender=sender, to_address=to_address, to_name=parsed.from_name,
+            subject=text.subject, text=text.text, customer_id=result.customer_id,
+            case_id=case.id, source=self._mailbox.name, now=now,
+            in_reply_to=parsed.message_id)
 
 
 async def _parse(raw: bytes) -> ParsedMail:

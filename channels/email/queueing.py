@@ -11,9 +11,10 @@ from email import policy
 from email.headerregistry import Address, AddressHeader
 
 from channels.email.compose import domain_of, new_message_id
-from core.domain.channels import Channel, Direction
+from core.domain.channels import Channel, ChannelRef, Direction
+from core.domain.contact import Contact
 from core.domain.ids import new_id
-from core.domain.messaging import MessageRef, OutboundKind, OutboundMessage
+from core.domain.messaging import DeliveryState, MessageRef, OutboundKind, OutboundMessage
 from core.ports import UnitOfWork
 
 EMAIL = Channel.EMAIL.value
@@ -86,3 +87,29 @@ async def queue_mail(uow: UnitOfWork, mail: QueuedMail, *, message_id: str, cont
         channel=EMAIL, message_id=message_id, contact_id=contact_id, case_id=case_id,
         customer_id=customer_id, direction=Direction.OUTBOUND)])
     return message
+
+
+async def queue_automatic(uow: UnitOfWork, *, sender: SenderIdentity, to_address: str,
+                          to_name: str | None, subject: str, text: str, customer_id: str,
+                          case_id: str, source: str, now: datetime,
+                          in_reply_to: str | None = None) -> str:
+    """An acknowledgement or confirmation: on the timeline like anything we send, but no
+    answer (it does not stop the first-response clock), marked Auto-Submitted. Returns its
+    Message-ID."""
+    message_id = new_outbound_id(sender)
+    contact = Contact(
+        id=new_id("con"), ref=ChannelRef(channel=Channel.EMAIL, external_id=message_id),
+        direction=Direction.OUTBOUND, customer_id=customer_id, case_id=case_id,
+        occurred_at=now, received_at=now, from_name=sender.name, from_address=sender.address,
+        subject=subject, body=text,
+        metadata={"mailbox": source, "message_id": message_id,
+                  "kind": OutboundKind.ACKNOWLEDGEMENT.value,
+                  "delivery_state": DeliveryState.QUEUED.value})
+    await uow.contacts.add(contact)
+    await queue_mail(uow, QueuedMail(
+        kind=OutboundKind.ACKNOWLEDGEMENT, sender=sender, to_address=to_address,
+        to_name=to_name, subject=subject, text=text, in_reply_to=in_reply_to,
+        references=(in_reply_to,) if in_reply_to else ()),
+        message_id=message_id, contact_id=contact.id, case_id=case_id,
+        customer_id=customer_id, now=now)
+    return message_id

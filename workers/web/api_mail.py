@@ -56,7 +56,7 @@ def _contact_content(api: Api) -> None:
                summary="Download an attachment", role=Role.AGENT, tag="email",
                responses={200: "The attachment's bytes", 404: "No such attachment"})
     async def attachment(call: Call[Any, Any]) -> web.StreamResponse:
-        contact = await _contact(call)
+        contact = await _contact(call, any_channel=True)
         wanted = call.path("attachment_id")
         meta = next((a for a in contact.attachments if a.id == wanted), None)
         if meta is None or meta.storage_key is None:
@@ -154,11 +154,11 @@ def _attachment(index: int, given: Any) -> ReplyAttachment:
                            content=content)
 
 
-async def _contact(call: Call[Any, Any]) -> Contact:
+async def _contact(call: Call[Any, Any], *, any_channel: bool = False) -> Contact:
     services = call.request.app[SERVICES]
     async with services.read_uow() as uow:
         contact = await uow.contacts.get(call.path("id"))
-    if contact is None or contact.channel is not Channel.EMAIL:
+    if contact is None or (contact.channel is not Channel.EMAIL and not any_channel):
         raise NotFound("e-mail contact", call.path("id"))
     return contact
 

@@ -11,21 +11,24 @@ from workers.web import (
     api_cases,
     api_contacts,
     api_customers,
+    api_forms,
     api_mail,
     api_meta,
     api_routing,
     api_workforce,
+    forms,
 )
 from workers.web.auth import ACCESS, auth_middleware
 from workers.web.endpoints import Api
 from workers.web.errors import error_middleware
 from workers.web.keys import SERVICES
+from workers.web.ratelimit import RATE_LIMITS, RateLimits
 
 
 def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
-                   api_routing, api_mail, api_workforce):
+                   api_routing, api_mail, api_workforce, api_forms):
         module.register(api)
     return api
 
@@ -37,6 +40,8 @@ def build_app(services: Services) -> web.Application:
     )
     app[SERVICES] = services
     app[ACCESS] = services.access
+    app[RATE_LIMITS] = RateLimits()
     build_api().install(app)
     agent_ws.install(app)
+    forms.install(app)
     return app

@@ -90,13 +90,13 @@ def _bind(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
         query = query_model.model_validate(dict(request.query))
         body: BaseModel = NoBody()
         if endpoint.body is not None:
-            body = endpoint.body.model_validate(await _json(request))
+            body = endpoint.body.model_validate(await read_json(request))
         return await endpoint.handler(Call(request, principal, body, query))
     handle.__name__ = endpoint.handler.__name__
     return handle
 
 
-async def _json(request: web.Request) -> Any:
+async def read_json(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text="send the body as application/json")
     raw = await request.read()
