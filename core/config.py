@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         default=False, description="Acknowledge new cases in the SWITCHBOARD_IMAP_URL mailbox.")
     mail_max_bytes: int = Field(default=25 * MIB, ge=64 * 1024,
                                 description="Largest message kept (raw bytes included).")
+    chat_allowed_origins: tuple[str, ...] = Field(
+        default=(), description="Sites whose pages may embed the chat widget, e.g. "
+        "https://www.example.nl (its own pages are always allowed; \"*\" allows any).")
     mail_ack_per_sender_per_hour: int = Field(
         default=3, ge=0, description="At most this many acknowledgements to one address an "
         "hour: a loop breaker for auto-responders that do not say they are one.")

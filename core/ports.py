@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from core.domain.chat import ChatMessage, Conversation
 from core.domain.contact import Case, CaseStatus, Contact
 from core.domain.customer import Customer, Identifier, IdentifierKind, Merge, PossibleDuplicate
 from core.domain.events import Envelope, Event
@@ -127,6 +128,7 @@ class ContactRepository(Protocol):
     ) -> TimelinePage: ...
     async def ids_for_customer(self, customer_id: str) -> list[str]: ...
     async def for_case(self, case_id: str, *, limit: int) -> list[Contact]: ...
+    async def set_transcript(self, contact_id: str, transcript: str) -> None: ...
     async def update_metadata(self, contact_id: str, updates: dict[str, str]) -> None:
         """Merge ``updates`` into the contact's channel facts (e.g. a delivery state)."""
         ...
@@ -329,6 +331,19 @@ class OutboundMessages(Protocol):
                            since: datetime) -> int: ...
 
 
+class ChatRepository(Protocol):
+    async def add_conversation(self, conversation: Conversation) -> None: ...
+    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+    async def save_conversation(self, conversation: Conversation) -> None: ...
+    async def conversation_for_case(self, case_id: str) -> Conversation | None: ...
+    async def append(self, message: ChatMessage) -> ChatMessage:
+        """Store with the conversation's next sequence number (``message.seq`` is ignored);
+        a visitor message whose ``client_msg_id`` is already stored returns that one."""
+        ...
+    async def messages_after(self, conversation_id: str, seq: int, *,
+                             limit: int) -> list[ChatMessage]: ...
+
+
 class Outbox(Protocol):
     def add(self, events: Sequence[Event]) -> None:
         """Queue events to leave with this unit of work's commit (and only then)."""
@@ -359,6 +374,7 @@ class UnitOfWork(Protocol):
     quarantine: QuarantineRecords
     message_refs: MessageRefs
     outbound: OutboundMessages
+    chat: ChatRepository
     outbox: Outbox
     inbox: Inbox
 

@@ -17,6 +17,7 @@ import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
+from channels.chat.service import ChatService, Transcripts
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
 from channels.webforms.submissions import Confirmations, FormSubmissions
@@ -128,6 +129,10 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                                       sender=email.sender, can_send=email.can_send,
                                       per_address_per_hour=settings.mail_ack_per_sender_per_hour,
                                       wake=wakeups.mail)),
+            chat=ChatService(uow=uow, ingestion=ingestion, clock=clock, push=push,
+                             loader=loader, transcripts=Transcripts(
+                                 sender=email.sender, can_send=email.can_send,
+                                 wake=wakeups.mail)),
         )
     finally:
         await push.close()

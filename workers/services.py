@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from channels.chat.service import ChatService
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
 from channels.webforms.submissions import FormSubmissions
@@ -68,6 +69,7 @@ class Services:
     email: EmailChannel
     email_replies: EmailReplies
     forms: FormSubmissions
+    chat: ChatService
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:
         checks: dict[str, str] = {}

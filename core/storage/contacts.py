@@ -91,6 +91,10 @@ class SqlContacts:
         )).mappings().all()
         return [_contact(r) for r in rows]
 
+    async def set_transcript(self, contact_id: str, transcript: str) -> None:
+        await self._conn.execute(contacts.update().where(contacts.c.id == contact_id)
+                                 .values(transcript=transcript))
+
     async def update_metadata(self, contact_id: str, updates: dict[str, str]) -> None:
         # Read-modify-write inside the caller's transaction: JSON merge operators differ
         # between SQLite and PostgreSQL, and a contact's metadata is a handful of keys.

@@ -442,3 +442,35 @@ sa.Index("ix_outbound_messages_due", outbound_messages.c.state,
          outbound_messages.c.next_attempt_at)
 sa.Index("ix_outbound_messages_recipient", outbound_messages.c.recipient,
          outbound_messages.c.kind, outbound_messages.c.created_at)
+
+
+chat_conversations = sa.Table(
+    "chat_conversations", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("visitor_id", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("name", sa.String(300)),
+    sa.Column("claimed_email", sa.String(320)),
+    sa.Column("topic", sa.String(200)),
+    sa.Column("customer_id", ID),
+    sa.Column("contact_id", ID),
+    sa.Column("case_id", ID, index=True),
+    sa.Column("agent_id", ID),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime),
+)
+
+chat_messages = sa.Table(
+    "chat_messages", metadata,
+    sa.Column("conversation_id", ID, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("sender", sa.String(10), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("client_msg_id", sa.String(64)),
+    sa.Column("agent_id", ID),
+    sa.Column("event", sa.String(40)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("conversation_id", "client_msg_id", name="uq_chat_messages_client_id"),
+)

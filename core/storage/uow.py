@@ -15,6 +15,7 @@ from core.ports import (
     BlobStore,
     CaseRepository,
     ChannelCursors,
+    ChatRepository,
     ContactRepository,
     CustomerRepository,
     IdentityRecords,
@@ -28,6 +29,7 @@ from core.ports import (
     WorkforceRepository,
     WorkRepository,
 )
+from core.storage.chat import SqlChat
 from core.storage.contacts import SqlCases, SqlContacts
 from core.storage.customers import SqlCustomers
 from core.storage.engine import WRITE
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.quarantine: QuarantineRecords = SqlQuarantine(conn, self._clock)
         self.message_refs: MessageRefs = SqlMessageRefs(conn)
         self.outbound: OutboundMessages = SqlOutboundMessages(conn)
+        self.chat: ChatRepository = SqlChat(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -9,6 +9,7 @@ from workers.web import (
     agent_ws,
     api_agents,
     api_cases,
+    api_chat,
     api_contacts,
     api_customers,
     api_forms,
@@ -16,6 +17,7 @@ from workers.web import (
     api_meta,
     api_routing,
     api_workforce,
+    chat_ws,
     forms,
 )
 from workers.web.auth import ACCESS, auth_middleware
@@ -28,7 +30,7 @@ from workers.web.ratelimit import RATE_LIMITS, RateLimits
 def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
-                   api_routing, api_mail, api_workforce, api_forms):
+                   api_routing, api_mail, api_workforce, api_forms, api_chat):
         module.register(api)
     return api
 
@@ -44,4 +46,5 @@ def build_app(services: Services) -> web.Application:
     build_api().install(app)
     agent_ws.install(app)
     forms.install(app)
+    chat_ws.install(app)
     return app

@@ -245,3 +245,11 @@ class QueueIn(Strict):
     name: Short
     team: WorkforceId | None = None
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class ChatMessageIn(Strict):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class ChatEndIn(Strict):
+    transcript: bool = False
