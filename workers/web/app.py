@@ -17,6 +17,7 @@ from workers.web import (
     api_meta,
     api_routing,
     api_workforce,
+    chat_pages,
     chat_ws,
     forms,
 )
@@ -47,4 +48,5 @@ def build_app(services: Services) -> web.Application:
     agent_ws.install(app)
     forms.install(app)
     chat_ws.install(app)
+    chat_pages.install(app)
     return app
