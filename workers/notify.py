@@ -26,6 +26,8 @@ async def notify(services: Services, envelope: Envelope) -> None:
     elif envelope.topic == "routing.offer_answered" and p["status"] == "accepted":
         agent = await services.agents.get(str(p["agent_id"]))
         await services.chat.agent_joined(str(p["case_id"]), agent.id, agent.name)
+    elif envelope.topic == "routing.work_completed":
+        await services.chat.agent_left(str(p["case_id"]), str(p["agent_id"]))
     elif envelope.topic == "routing.offer_answered" and p["status"] in ("expired", "withdrawn"):
         await push.publish(agent_channel(str(p["agent_id"])),
                            {"type": "offer_withdrawn", "offer_id": p["offer_id"],

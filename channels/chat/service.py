@@ -183,6 +183,21 @@ class ChatService:
             await uow.commit()
         await self._announce(conversation, frame(stored))
 
+    async def agent_left(self, case_id: str, agent_id: str) -> None:
+        """The agent wrapped the chat up; a still-open chat goes back to waiting."""
+        async with self._uow() as uow:
+            conversation = await uow.chat.conversation_for_case(case_id)
+            if conversation is None or not conversation.is_open \
+                    or conversation.agent_id != agent_id:
+                return
+            conversation.agent_id = None
+            await uow.chat.save_conversation(conversation)
+            stored = await uow.chat.append(ChatMessage(
+                conversation_id=conversation.id, seq=0, sender=ChatSender.SYSTEM,
+                text="", event="agent_left", created_at=self._clock.now(), agent_id=agent_id))
+            await uow.commit()
+        await self._push.publish(conversation_channel(conversation.id), frame(stored))
+
     async def end(self, conversation_id: str, *, by: ChatSender,
                   send_transcript: bool) -> ChatMessage:
         async with self._uow() as uow:

@@ -90,6 +90,9 @@ async def test_a_visitor_chat_reaches_an_agent_and_back(centre: Centre) -> None:
         pushed = await receive(desk, "chat_message")
     assert pushed["text"] == "Dank u!" and pushed["case_id"] == case_id
 
+    await desk.send_json({"type": "wrap_up", "case_id": case_id, "disposition": "answered",
+                          "outcome": "resolved"})
+    assert (await message_from(ws, "system"))["event"] == "agent_left"
     await ws.send_json({"type": "end"})
     assert (await message_from(ws, "system"))["event"] == "ended"
     async with centre.services.read_uow() as uow:

@@ -15,7 +15,7 @@
     nl: { open: "Chat met ons", title: "Chat", name: "Naam", email: "E-mail (optioneel)",
       topic: "Waarover?", start: "Start chat", send: "Versturen", message: "Uw bericht",
       close: "Sluiten", end: "Gesprek beëindigen", transcript: "Stuur mij het gesprek per e-mail",
-      joined: " is bij het gesprek gekomen.", ended: "Het gesprek is beëindigd.",
+      joined: " is bij het gesprek gekomen.", leftChat: "De medewerker heeft het gesprek verlaten.", ended: "Het gesprek is beëindigd.",
       typing: "Medewerker typt…", offline: "Verbinding verbroken; opnieuw verbinden…",
       none: "Er is nu geen medewerker beschikbaar. Laat een bericht achter, dan antwoorden we per e-mail.",
       leave: "Bericht achterlaten", leaveText: "Uw bericht voor ons", left: "Dank u. We antwoorden per e-mail.",
@@ -23,7 +23,7 @@
     en: { open: "Chat with us", title: "Chat", name: "Name", email: "E-mail (optional)",
       topic: "What about?", start: "Start chat", send: "Send", message: "Your message",
       close: "Close", end: "End chat", transcript: "E-mail me the conversation",
-      joined: " joined the chat.", ended: "The chat has ended.",
+      joined: " joined the chat.", leftChat: "The agent left the chat.", ended: "The chat has ended.",
       typing: "Agent is typing…", offline: "Connection lost; reconnecting…",
       none: "No agent is available right now. Leave a message and we will answer by e-mail.",
       leave: "Leave a message", leaveText: "Your message for us", left: "Thank you. We will answer by e-mail.",
@@ -186,6 +186,7 @@
     var item = el("li", { "class": "sb-" + frame.from });
     if (frame.from === "system") {
       if (frame.event === "agent_joined") { item.textContent = frame.text + T.joined; show(leave, false); }
+      else if (frame.event === "agent_left") { item.textContent = T.leftChat; }
       else if (frame.event === "ended") { item.textContent = T.ended; finish(); }
       else { item.textContent = frame.text; }
     } else {
