@@ -86,7 +86,9 @@ class SmtpEndpoint:
             security = _STARTTLS[wanted[0]]
         if parts.password is not None and not parts.username:
             raise ValueError("the SMTP URL has a password but no user")
-        return cls(host=parts.hostname, port=port or (465 if security == "tls" else 25),
+        if port is None:
+            port = 465 if security == "tls" else 25
+        return cls(host=parts.hostname, port=port,
                    security=security,
                    user=unquote(parts.username) if parts.username else None,
                    password=unquote(parts.password) if parts.password is not None else None)

@@ -232,3 +232,21 @@ async def test_the_chat_refuses_foreign_origins_and_silent_clients(centre: Centr
     await ws.send_json({"type": "message", "text": "hi", "client_msg_id": "1"})
     await ws.receive()
     assert ws.close_code == 1008
+
+
+async def test_a_returning_visitor_is_the_same_customer(centre: Centre) -> None:
+    first, welcome = await visitor(centre, name="Piet")
+    await say(first, "Eerste vraag", "c-1")
+    await first.send_json({"type": "end"})
+    await message_from(first, "system")
+    await first.close()
+
+    later, again = await visitor(centre, visitor_id=welcome["visitor_id"])
+    assert again["conversation_id"] != welcome["conversation_id"]  # a new conversation…
+    await say(later, "Tweede vraag", "c-1")
+    cases = [await chat_case(centre, c) for c in (welcome["conversation_id"],
+                                                   again["conversation_id"])]
+    async with centre.services.read_uow() as uow:
+        customers = {(await uow.cases.get(c)).customer_id for c in cases}  # type: ignore[union-attr]
+    assert len(customers) == 1  # …from the same customer
+    await later.close()
