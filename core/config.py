@@ -97,6 +97,15 @@ class Settings(BaseSettings):
         default=False, description="Acknowledge new cases in the SWITCHBOARD_IMAP_URL mailbox.")
     mail_max_bytes: int = Field(default=25 * MIB, ge=64 * 1024,
                                 description="Largest message kept (raw bytes included).")
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account SID.")
+    twilio_auth_token: SecretStr | None = Field(
+        default=None, description="Twilio auth token: checks every webhook's signature.")
+    public_url: str | None = Field(
+        default=None, description="The base URL Twilio calls (as Twilio sees it, e.g. "
+        "https://switchboard.example.nl behind a TLS proxy); webhook signatures cover it.")
+    twilio_hold_music_url: str | None = Field(
+        default=None, description="Music callers hear while they wait (an MP3 URL); "
+        "silence with announcements when unset.")
     chat_allowed_origins: tuple[str, ...] = Field(
         default=(), description="Sites whose pages may embed the chat widget, e.g. "
         "https://www.example.nl (its own pages are always allowed; \"*\" allows any).")
@@ -109,7 +118,8 @@ class Settings(BaseSettings):
     def _async_driver(cls, url: SecretStr) -> SecretStr:
         return SecretStr(with_async_driver(url.get_secret_value()))
 
-    @field_validator("redis_url", "imap_url", "smtp_url", "mail_from", mode="before")
+    @field_validator("redis_url", "imap_url", "smtp_url", "mail_from", "twilio_account_sid",
+                     "twilio_auth_token", "public_url", "twilio_hold_music_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value in ("", None) else value

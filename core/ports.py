@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from core.domain.calls import Call
 from core.domain.chat import ChatMessage, Conversation
 from core.domain.contact import Case, CaseStatus, Contact
 from core.domain.customer import Customer, Identifier, IdentifierKind, Merge, PossibleDuplicate
@@ -344,6 +345,17 @@ class ChatRepository(Protocol):
                              limit: int) -> list[ChatMessage]: ...
 
 
+class CallRepository(Protocol):
+    async def add(self, call: Call) -> bool:
+        """False when the call was already stored (the platform retried its webhook)."""
+        ...
+    async def get(self, sid: str) -> Call | None: ...
+    async def save(self, call: Call) -> None: ...
+    async def first_event(self, sid: str, event: str) -> bool:
+        """Record that ``event`` happened to the call; False if it already had."""
+        ...
+
+
 class Outbox(Protocol):
     def add(self, events: Sequence[Event]) -> None:
         """Queue events to leave with this unit of work's commit (and only then)."""
@@ -375,6 +387,7 @@ class UnitOfWork(Protocol):
     message_refs: MessageRefs
     outbound: OutboundMessages
     chat: ChatRepository
+    calls: CallRepository
     outbox: Outbox
     inbox: Inbox
 

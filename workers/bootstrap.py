@@ -20,6 +20,8 @@ from redis.backoff import ExponentialBackoff
 from channels.chat.service import ChatService, Transcripts
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.voice.service import VoiceService
+from channels.voice.signature import TwilioSignatures
 from channels.webforms.submissions import Confirmations, FormSubmissions
 from core.bus.inprocess import InProcessBus
 from core.bus.push import InProcessPush, RedisPush
@@ -133,6 +135,12 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                              loader=loader, transcripts=Transcripts(
                                  sender=email.sender, can_send=email.can_send,
                                  wake=wakeups.mail)),
+            voice=VoiceService(uow=uow, ingestion=ingestion, clock=clock, loader=loader,
+                               default_region=region),
+            twilio_signatures=(
+                TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
+                                 settings.public_url)
+                if settings.twilio_auth_token and settings.public_url else None),
         )
     finally:
         await push.close()

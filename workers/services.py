@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from channels.chat.service import ChatService
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.voice.service import VoiceService
+from channels.voice.signature import TwilioSignatures
 from channels.webforms.submissions import FormSubmissions
 from core.config import Settings
 from core.domain.clock import Clock
@@ -70,6 +72,8 @@ class Services:
     email_replies: EmailReplies
     forms: FormSubmissions
     chat: ChatService
+    voice: VoiceService
+    twilio_signatures: TwilioSignatures | None
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:
         checks: dict[str, str] = {}

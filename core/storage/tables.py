@@ -474,3 +474,33 @@ chat_messages = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("conversation_id", "client_msg_id", name="uq_chat_messages_client_id"),
 )
+
+
+calls = sa.Table(
+    "calls", metadata,
+    sa.Column("sid", sa.String(64), primary_key=True),
+    sa.Column("direction", sa.String(10), nullable=False),
+    sa.Column("from_number", sa.String(64), nullable=False),
+    sa.Column("to_number", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("customer_id", ID),
+    sa.Column("contact_id", ID),
+    sa.Column("case_id", ID),
+    sa.Column("path", JSONDoc, nullable=False),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("recording_url", sa.String(500)),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("enqueued_at", UTCDateTime),
+    sa.Column("answered_at", UTCDateTime),
+    sa.Column("ended_at", UTCDateTime),
+    sa.Column("duration_s", sa.Integer),
+)
+
+# Each (call, status) callback is applied once, however often the platform retries it.
+call_events = sa.Table(
+    "call_events", metadata,
+    sa.Column("sid", sa.String(64), primary_key=True),
+    sa.Column("event", sa.String(40), primary_key=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+)

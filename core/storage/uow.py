@@ -13,6 +13,7 @@ from core.domain.clock import Clock
 from core.ports import (
     AccessRepository,
     BlobStore,
+    CallRepository,
     CaseRepository,
     ChannelCursors,
     ChatRepository,
@@ -29,6 +30,7 @@ from core.ports import (
     WorkforceRepository,
     WorkRepository,
 )
+from core.storage.calls import SqlCalls
 from core.storage.chat import SqlChat
 from core.storage.contacts import SqlCases, SqlContacts
 from core.storage.customers import SqlCustomers
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.message_refs: MessageRefs = SqlMessageRefs(conn)
         self.outbound: OutboundMessages = SqlOutboundMessages(conn)
         self.chat: ChatRepository = SqlChat(conn)
+        self.calls: CallRepository = SqlCalls(conn, self._clock)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -20,6 +20,7 @@ from workers.web import (
     chat_pages,
     chat_ws,
     forms,
+    twilio_voice,
 )
 from workers.web.auth import ACCESS, auth_middleware
 from workers.web.endpoints import Api
@@ -49,4 +50,5 @@ def build_app(services: Services) -> web.Application:
     forms.install(app)
     chat_ws.install(app)
     chat_pages.install(app)
+    twilio_voice.install(app)
     return app

@@ -1,0 +1,413 @@
+"""A phone call through Twilio, webhook by webhook: recognise the caller, walk the menu,
+serve self-service, put the caller in the queue (or take a callback or voicemail) and log
+the call on the customer's timeline.
+
+Every webhook may arrive twice or late (Twilio retries): a call is stored once per CallSid,
+each (CallSid, status) callback is applied once, and the call's state only moves forward.
+Signatures are checked before any of this runs (``channels.voice.signature``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels.voice import twiml
+from channels.voice.menu import DEMO_MENU, Language, Menu, Option, Route
+from core.domain.calls import Call, CallOutcome, CallStatus
+from core.domain.channels import Channel, Direction
+from core.domain.clock import Clock
+from core.domain.commands import IngestContact, Party
+from core.domain.contact import Case, CaseStatus, CaseType, Priority
+from core.domain.customer import Customer
+from core.identity.normalise import normalise_phone
+from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services.ingest import ContactIngestion
+from routing.configuration import ConfigurationLoader
+
+MENU_KEY = "ivr"
+COMPLAINT_NODE = "_open_complaint"
+_PRIORITIES = {"low": Priority.LOW, "normal": Priority.NORMAL, "high": Priority.HIGH,
+               "urgent": Priority.URGENT}
+_STATUS_WORDS = {
+    "nl": {CaseStatus.NEW: "ontvangen", CaseStatus.OPEN: "in behandeling",
+           CaseStatus.PENDING: "wacht op uw reactie", CaseStatus.RESOLVED: "opgelost",
+           CaseStatus.CLOSED: "gesloten"},
+    "en": {CaseStatus.NEW: "received", CaseStatus.OPEN: "being handled",
+           CaseStatus.PENDING: "waiting for your reply", CaseStatus.RESOLVED: "resolved",
+           CaseStatus.CLOSED: "closed"},
+}
+_TYPE_WORDS = {"nl": {CaseType.QUESTION: "vraag", CaseType.COMPLAINT: "klacht",
+                      CaseType.REQUEST: "verzoek"},
+               "en": {CaseType.QUESTION: "question", CaseType.COMPLAINT: "complaint",
+                      CaseType.REQUEST: "request"}}
+_LINES = {
+    "connect": ("Een moment, u wordt doorverbonden.", "One moment, we are putting you through."),
+    "position": ("U bent nummer {n} in de wachtrij.", "You are number {n} in the queue."),
+    "callback_offer": ("Toets 1 als u liever wordt teruggebeld.",
+                       "Press 1 if you would rather be called back."),
+    "callback": ("Dank u. We bellen u terug op dit nummer.",
+                 "Thank you. We will call you back on this number."),
+    "no_cases": ("Er staan geen vragen of klachten van u open.",
+                 "You have no open questions or complaints."),
+    "case": ("Uw {type} met nummer {number} is {status}.",
+             "Your {type} number {number} is {status}."),
+    "unknown_caller": ("We herkennen uw telefoonnummer niet; een medewerker helpt u verder.",
+                       "We do not recognise your number; an agent will help you."),
+    "open_complaint": ("U heeft een openstaande klacht. Toets 1 om doorverbonden te worden met "
+                       "degene die die behandelt, of wacht op het menu.",
+                       "You have an open complaint. Press 1 to be put through to the person "
+                       "handling it, or wait for the menu."),
+    "voicemail_thanks": ("Dank u, we bellen u terug.", "Thank you, we will call you back."),
+    "sorry": ("Er is een storing. Spreek na de toon uw naam en nummer in, dan bellen we u "
+              "terug.", "We have a technical problem. Please leave your name and number "
+              "after the tone and we will call you back."),
+}
+
+
+def line(key: str, language: Language, **values: object) -> str:
+    nl, en = _LINES[key]
+    return (en if language == "en" else nl).format(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    customer: Customer | None
+    open_cases: list[Case]
+
+    def name(self) -> str | None:
+        return self.customer.display_name if self.customer else None
+
+
+class VoiceService:
+    def __init__(self, *, uow: UnitOfWorkFactory, ingestion: ContactIngestion, clock: Clock,
+                 loader: ConfigurationLoader, default_region: str) -> None:
+        self._uow = uow
+        self._ingestion = ingestion
+        self._clock = clock
+        self._loader = loader
+        self._region = default_region
+
+    # --- webhooks --------------------------------------------------------------------
+
+    async def incoming(self, p: Mapping[str, str]) -> str:
+        call, caller, menu = await self._start(p)
+        language: Language = "en" if call.language == "en" else "nl"
+        response = VoiceResponse()
+        name = caller.name()
+        twiml.say(response, menu, language,
+                  menu.greeting(language).format(name=f", {name}" if name else ""))
+        if not await self._open_now():
+            return self._voicemail(response, menu, language, call.sid)
+        complaint = next((c for c in caller.open_cases if c.type is CaseType.COMPLAINT), None)
+        if complaint is not None:
+            gather = twiml.gather(response, menu, language, hints=[],
+                                  action=twiml.url("menu", node=COMPLAINT_NODE, lang=language,
+                                                   case=complaint.id))
+            twiml.say(gather, menu, language, line("open_complaint", language))
+            return twiml.xml(response)
+        return self._menu(response, menu, language, "root", attempt=0)
+
+    async def menu_step(self, p: Mapping[str, str], *, node: str, language: Language,
+                        attempt: int, case_id: str | None) -> str:
+        menu = await self.menu_definition()
+        sid = p.get("CallSid", "")
+        response = VoiceResponse()
+        digits, speech = p.get("Digits"), p.get("SpeechResult")
+        if node == COMPLAINT_NODE:
+            if digits == "1" and case_id:
+                return await self._route(response, menu, language, sid, p, Route(
+                    case_type="complaint", topic="open_complaint"), path="open_complaint",
+                    case_id=case_id)
+            return self._menu(response, menu, language, "root", attempt=0)
+        option = menu.choose(node, digits=digits, speech=speech)
+        if option is None:
+            if attempt >= menu.retries:
+                return await self._route(response, menu, language, sid, p, menu.agent_route,
+                                         path="no_choice")
+            if digits or speech:
+                twiml.say(response, menu, language, menu.invalid(language))
+            return self._menu(response, menu, language, node, attempt=attempt + 1)
+        return await self._option(response, menu, language, node, option, sid, p)
+
+    async def wait(self, p: Mapping[str, str], *, language: Language, menu_hold: str) -> str:
+        menu = await self.menu_definition()
+        response = VoiceResponse()
+        position = p.get("QueuePosition")
+        if position and position.isdigit():
+            twiml.say(response, menu, language, line("position", language, n=int(position)))
+        gather = response.gather(num_digits=1, timeout=1, method="POST",
+                                 action=twiml.url("callback", lang=language))
+        twiml.say(gather, menu, language, line("callback_offer", language))
+        if menu_hold:
+            response.play(menu_hold)
+        else:
+            response.pause(length=10)
+        return twiml.xml(response)
+
+    async def callback(self, p: Mapping[str, str], *, language: Language) -> str:
+        menu = await self.menu_definition()
+        response = VoiceResponse()
+        if p.get("Digits") != "1":
+            return twiml.xml(response)  # back to the queue's wait music
+        async with self._uow() as uow:
+            call = await uow.calls.get(p.get("CallSid", ""))
+            if call is not None and call.case_id:
+                call.outcome = CallOutcome.CALLBACK
+                await uow.calls.save(call)
+                case = await uow.cases.get(call.case_id)
+                if case is not None and "terugbellen" not in case.tags:
+                    case.tags = [*case.tags, "terugbellen"]
+                    await uow.cases.save(case)
+                await uow.commit()
+        twiml.say(response, menu, language, line("callback", language))
+        response.leave()
+        return twiml.xml(response)
+
+    async def status(self, p: Mapping[str, str]) -> None:
+        """Status callbacks: applied once per (CallSid, status), only ever forward."""
+        sid, raw = p.get("CallSid", ""), p.get("CallStatus", "")
+        try:
+            status = CallStatus(raw)
+        except ValueError:
+            return
+        async with self._uow() as uow:
+            call = await uow.calls.get(sid)
+            if call is None or not await uow.calls.first_event(sid, f"status:{status.value}"):
+                return
+            if not call.advance(status):
+                await uow.commit()  # recorded, but late: it changes nothing
+                return
+            now = self._clock.now()
+            # "in-progress" means our TwiML answered; answered_at is when an agent did.
+            if status.final:
+                call.ended_at = now
+                duration = p.get("CallDuration", "")
+                call.duration_s = int(duration) if duration.isdigit() else None
+                call.outcome = call.outcome or _outcome(call)
+            await uow.calls.save(call)
+            await uow.commit()
+        if status.final:
+            await self._log_call(call)
+
+    async def recording(self, p: Mapping[str, str], *, language: Language) -> str:
+        """A voicemail: a case to call the customer back, with the recording's link."""
+        menu = await self.menu_definition()
+        sid, recording = p.get("CallSid", ""), p.get("RecordingUrl", "")
+        async with self._uow() as uow:
+            call = await uow.calls.get(sid)
+        if call is not None and recording:
+            result = await self._ingest(call, Route(case_type="request",
+                                                    tags=("voicemail", "terugbellen"),
+                                                    topic="voicemail"),
+                                        extra=(("recording_url", recording),))
+            async with self._uow() as uow:
+                stored = await uow.calls.get(sid)
+                if stored is not None:
+                    stored.contact_id, stored.case_id = result
+                    stored.outcome, stored.recording_url = CallOutcome.VOICEMAIL, recording
+                    await uow.calls.save(stored)
+                    await uow.commit()
+        response = VoiceResponse()
+        twiml.say(response, menu, language, line("voicemail_thanks", language))
+        response.hangup()
+        return twiml.xml(response)
+
+    @staticmethod
+    def fallback(language: Language = "nl") -> str:
+        """Says something sensible with no database: a voicemail the platform keeps."""
+        response = VoiceResponse()
+        voice = DEMO_MENU.voices[language]
+        response.say(line("sorry", language), voice=voice.voice, language=voice.language)
+        response.record(max_length=120, play_beep=True)
+        response.hangup()
+        return twiml.xml(response)
+
+    async def menu_definition(self) -> Menu:
+        async with self._uow() as uow:
+            stored = await uow.routing.get_document(MENU_KEY)
+        if stored is not None:
+            try:
+                return Menu.model_validate(stored.document)
+            except ValueError:
+                pass  # validated on save; an older shape falls back to the demo menu
+        return DEMO_MENU
+
+    # --- inside ----------------------------------------------------------------------
+
+    async def _start(self, p: Mapping[str, str]) -> tuple[Call, Caller, Menu]:
+        menu = await self.menu_definition()
+        number = normalise_phone(p.get("From", ""), self._region)
+        async with self._uow() as uow:
+            caller = await self._identify(uow, number.normalized)
+            language = caller.customer.language if caller.customer and \
+                caller.customer.language in ("nl", "en") else "nl"
+            call = Call(sid=p.get("CallSid", ""), direction="inbound",
+                        from_number=number.normalized or p.get("From", "")[:64],
+                        to_number=p.get("To", "")[:64], language=language or "nl",
+                        customer_id=caller.customer.id if caller.customer else None,
+                        started_at=self._clock.now())
+            if not await uow.calls.add(call):
+                call = await uow.calls.get(call.sid) or call  # a retried webhook
+            await uow.commit()
+        return call, caller, menu
+
+    async def _identify(self, uow: UnitOfWork, phone: str | None) -> Caller:
+        if not phone:
+            return Caller(customer=None, open_cases=[])
+        found = await uow.customers.search(email=None, phone=phone, text=None, limit=2)
+        if len(found) != 1:  # nobody, or a number two customers share: no guessing
+            return Caller(customer=None, open_cases=[])
+        return Caller(customer=found[0],
+                      open_cases=await uow.cases.open_for_customer(found[0].id))
+
+    async def _open_now(self) -> bool:
+        async with self._uow() as uow:
+            config = await self._loader.load(uow)
+        return config.routing_calendar.is_open(self._clock.now())
+
+    def _menu(self, response: VoiceResponse, menu: Menu, language: Language, node: str, *,
+              attempt: int) -> str:
+        definition = menu.nodes[node]
+        gather = twiml.gather(response, menu, language,
+                              action=twiml.url("menu", node=node, lang=language, attempt=attempt),
+                              hints=[k for o in definition.options for k in o.keywords])
+        twiml.say(gather, menu, language, definition.prompt(language))
+        for option in definition.options:
+            twiml.say(gather, menu, language, option.label(language))
+        return twiml.xml(response)
+
+    async def _option(self, response: VoiceResponse, menu: Menu, language: Language,
+                      node: str, option: Option, sid: str, p: Mapping[str, str]) -> str:
+        await self._remember(sid, f"{node}:{option.key}")
+        if option.language is not None:
+            other: Language = "en" if language == "nl" else "nl"
+            await self._set_language(sid, other)
+            return self._menu(response, menu, other, "root", attempt=0)
+        if option.goto is not None:
+            return self._menu(response, menu, language, option.goto, attempt=0)
+        if option.self_service == "case_status":
+            await self._case_status(response, menu, language, sid)
+            return self._menu(response, menu, language, "root", attempt=0)
+        assert option.route is not None
+        return await self._route(response, menu, language, sid, p, option.route,
+                                 path=option.route.topic or option.key)
+
+    async def _case_status(self, response: VoiceResponse, menu: Menu, language: Language,
+                           sid: str) -> None:
+        async with self._uow() as uow:
+            call = await uow.calls.get(sid)
+            customer_id = call.customer_id if call else None
+            cases = await uow.cases.open_for_customer(customer_id) if customer_id else []
+            if call is not None:
+                call.outcome = call.outcome or CallOutcome.SELF_SERVICE
+                await uow.calls.save(call)
+                await uow.commit()
+        if customer_id is None:
+            twiml.say(response, menu, language, line("unknown_caller", language))
+            return
+        if not cases:
+            twiml.say(response, menu, language, line("no_cases", language))
+        for case in sorted(cases, key=lambda c: c.created_at, reverse=True)[:3]:
+            twiml.say(response, menu, language, line(
+                "case", language, type=_TYPE_WORDS[language][case.type],
+                number=" ".join(str(case.number)), status=_STATUS_WORDS[language][case.status]))
+
+    async def _route(self, response: VoiceResponse, menu: Menu, language: Language, sid: str,
+                     p: Mapping[str, str], route: Route, *, path: str,
+                     case_id: str | None = None) -> str:
+        async with self._uow() as uow:
+            call = await uow.calls.get(sid)
+        if call is None:  # a menu step for a call we never saw start: treat it as new
+            call, _, _ = await self._start(p)
+        contact_id, routed_case = await self._ingest(call, route, case_id=case_id)
+        async with self._uow() as uow:
+            stored = await uow.calls.get(sid)
+            if stored is not None:
+                stored.contact_id, stored.case_id = contact_id, routed_case
+                stored.enqueued_at = stored.enqueued_at or self._clock.now()
+                if path not in stored.path:
+                    stored.path.append(path)
+                await uow.calls.save(stored)
+                await uow.commit()
+        twiml.say(response, menu, language, line("connect", language))
+        response.enqueue(route.queue or "general", wait_url=twiml.url("wait", lang=language),
+                         wait_url_method="POST")
+        return twiml.xml(response)
+
+    async def _ingest(self, call: Call, route: Route, *, case_id: str | None = None,
+                      extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, str | None]:
+        result = await self._ingestion.ingest(IngestContact(
+            channel=Channel.PHONE, direction=Direction.INBOUND, external_id=call.sid,
+            party=self._party(call), occurred_at=call.started_at,
+            subject=None, summary=f"Telefoon: {route.topic or 'menu'}",
+            from_address=call.from_number,
+            metadata=(("call_sid", call.sid), ("ivr_choice", route.topic or ""),
+                      ("language", call.language), ("menu_path", " > ".join(call.path)),
+                      *extra),
+            case_id=case_id, case_type=CaseType(route.case_type),
+            priority=_PRIORITIES[route.priority] if route.priority else None,
+            queue_id=route.queue, tags=route.tags))
+        return result.contact_id, result.case_id
+
+    def _party(self, call: Call) -> Party:
+        if call.from_number.startswith("+"):
+            return Party(phone=call.from_number)
+        # Withheld numbers: an identity for this call only, never matched to anyone.
+        return Party(visitor_id=f"call:{call.sid}")
+
+    async def _log_call(self, call: Call) -> None:
+        """Every call is on the timeline: a routed call has its contact; update it, or
+        log a call that ended in the menu (self-service, hung up) without a case."""
+        facts = {"call_status": call.status.value,
+                 "outcome": call.outcome.value if call.outcome else "",
+                 "duration_s": str(call.duration_s or 0), "menu_path": " > ".join(call.path)}
+        if call.enqueued_at and call.ended_at:
+            facts["wait_s"] = str(int((call.ended_at - call.enqueued_at).total_seconds()))
+        if call.contact_id is not None:
+            async with self._uow() as uow:
+                await uow.contacts.update_metadata(call.contact_id, facts)
+                await uow.commit()
+            return
+        result = await self._ingestion.ingest(IngestContact(
+            channel=Channel.PHONE, direction=Direction.INBOUND, external_id=call.sid,
+            party=self._party(call), occurred_at=call.started_at,
+            summary="Telefoon zonder doorverbinden", from_address=call.from_number,
+            metadata=(("call_sid", call.sid), *facts.items()), open_case=False))
+        async with self._uow() as uow:
+            stored = await uow.calls.get(call.sid)
+            if stored is not None:
+                stored.contact_id = result.contact_id
+                await uow.calls.save(stored)
+                await uow.commit()
+
+    async def _remember(self, sid: str, step: str) -> None:
+        async with self._uow() as uow:
+            call = await uow.calls.get(sid)
+            if call is not None:
+                call.path.append(step)
+                await uow.calls.save(call)
+                await uow.commit()
+
+    async def _set_language(self, sid: str, language: Language) -> None:
+        async with self._uow() as uow:
+            call = await uow.calls.get(sid)
+            if call is not None:
+                call.language = language
+                await uow.calls.save(call)
+                await uow.commit()
+
+    def _voicemail(self, response: VoiceResponse, menu: Menu, language: Language,
+                   sid: str) -> str:
+        twiml.say(response, menu, language, menu.closed(language))
+        response.record(action=twiml.url("recording", lang=language), method="POST",
+                        max_length=120, play_beep=True, finish_on_key="#")
+        return twiml.xml(response)
+
+
+def _outcome(call: Call) -> CallOutcome:
+    if call.answered_at is not None and call.enqueued_at is not None:
+        return CallOutcome.ANSWERED
+    return CallOutcome.ABANDONED if call.enqueued_at is not None else CallOutcome.SELF_SERVICE
