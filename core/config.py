@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     twilio_hold_music_url: str | None = Field(
         default=None, description="Music callers hear while they wait (an MP3 URL); "
         "silence with announcements when unset.")
+    cti_secret: SecretStr | None = Field(
+        default=None, description="Shared secret for HMAC-signed CTI events from a PBX "
+        "(POST /api/cti/events with X-Switchboard-Signature: sha256=<hex>).")
     chat_allowed_origins: tuple[str, ...] = Field(
         default=(), description="Sites whose pages may embed the chat widget, e.g. "
         "https://www.example.nl (its own pages are always allowed; \"*\" allows any).")

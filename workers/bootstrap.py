@@ -20,6 +20,7 @@ from redis.backoff import ExponentialBackoff
 from channels.chat.service import ChatService, Transcripts
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.voice.cti import CtiEvents
 from channels.voice.service import VoiceService
 from channels.voice.signature import TwilioSignatures
 from channels.webforms.submissions import Confirmations, FormSubmissions
@@ -137,6 +138,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                                  wake=wakeups.mail)),
             voice=VoiceService(uow=uow, ingestion=ingestion, clock=clock, loader=loader,
                                default_region=region),
+            cti=CtiEvents(uow=uow, ingestion=ingestion, clock=clock, default_region=region),
             twilio_signatures=(
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
                                  settings.public_url)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from channels.chat.service import ChatService
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.voice.cti import CtiEvents
 from channels.voice.service import VoiceService
 from channels.voice.signature import TwilioSignatures
 from channels.webforms.submissions import FormSubmissions
@@ -73,6 +74,7 @@ class Services:
     forms: FormSubmissions
     chat: ChatService
     voice: VoiceService
+    cti: CtiEvents
     twilio_signatures: TwilioSignatures | None
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:

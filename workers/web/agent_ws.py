@@ -115,6 +115,17 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def screen_pop(services: Services, customer_id: str) -> dict[str, Any]:
+    """Who this is: the customer, open cases, recent contacts on every channel."""
+    profile = await services.queries.customer(customer_id, timeline_limit=SCREEN_POP_TIMELINE)
+    return {
+        "customer": serialize.customer(profile.customer),
+        "open_cases": [serialize.case(c) for c in profile.open_cases],
+        "timeline": [serialize.contact(c) for c in profile.timeline.contacts],
+        "possible_duplicates": [serialize.duplicate(d) for d in profile.possible_duplicates],
+    }
+
+
 class AgentSession:
     def __init__(self, services: Services, ws: web.WebSocketResponse, agent_id: str) -> None:
         self._services = services
@@ -155,21 +166,13 @@ class AgentSession:
     async def send_offer(self, offer: Offer) -> None:
         services = self._services
         view = await services.queries.case(offer.case_id, contact_limit=5)
-        profile = await services.queries.customer(view.case.customer_id,
-                                                  timeline_limit=SCREEN_POP_TIMELINE)
         contact = view.contacts[0] if view.contacts else None
         await self.send({
             "type": "offer", "offer_id": offer.id, "expires_at": offer.expires_at.isoformat(),
             "channel": offer.channel.value,
             "contact": serialize.contact(contact) if contact else None,
             "case": serialize.case(view.case),
-            "screen_pop": {
-                "customer": serialize.customer(profile.customer),
-                "open_cases": [serialize.case(c) for c in profile.open_cases],
-                "timeline": [serialize.contact(c) for c in profile.timeline.contacts],
-                "possible_duplicates": [serialize.duplicate(d)
-                                        for d in profile.possible_duplicates],
-            },
+            "screen_pop": await screen_pop(services, view.case.customer_id),
         })
 
     async def receive(self) -> None:

@@ -11,11 +11,13 @@ from workers.web import (
     api_cases,
     api_chat,
     api_contacts,
+    api_cti,
     api_customers,
     api_forms,
     api_mail,
     api_meta,
     api_routing,
+    api_voice,
     api_workforce,
     chat_pages,
     chat_ws,
@@ -32,7 +34,8 @@ from workers.web.ratelimit import RATE_LIMITS, RateLimits
 def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
-                   api_routing, api_mail, api_workforce, api_forms, api_chat):
+                   api_routing, api_mail, api_workforce, api_forms, api_chat,
+                   api_voice):
         module.register(api)
     return api
 
@@ -51,4 +54,5 @@ def build_app(services: Services) -> web.Application:
     chat_ws.install(app)
     chat_pages.install(app)
     twilio_voice.install(app)
+    api_cti.install(app)
     return app

@@ -253,3 +253,14 @@ class ChatMessageIn(Strict):
 
 class ChatEndIn(Strict):
     transcript: bool = False
+
+
+class CtiEventIn(Strict):
+    event: Literal["ringing", "answered", "ended"]
+    call_id: Annotated[str, StringConstraints(min_length=1, max_length=100,
+                                              pattern=r"^[\w.:@\-]+$")]
+    caller: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    dialled: Annotated[str, StringConstraints(max_length=64)] | None = None
+    agent: Annotated[str, StringConstraints(max_length=100)] | None = None
+    direction: Literal["inbound", "outbound"] = "inbound"
+    at: AwareDatetime | None = None
