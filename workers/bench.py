@@ -55,7 +55,7 @@ class Percentiles:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["routing", "mail"], help="what to measure")
+    parser.add_argument("what", choices=["routing", "mail", "voice"], help="what to measure")
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--queues", type=int, default=200)
@@ -68,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from workers.bench_mail import add_arguments as mail_arguments
 
     mail_arguments(parser)
+    from workers.bench_voice import add_arguments as voice_arguments
+
+    voice_arguments(parser)
 
 
 def rule_set(rules: int, queues: int, rng: random.Random) -> RuleSet:
@@ -214,6 +217,10 @@ async def run(args: argparse.Namespace) -> int:
         from workers import bench_mail
 
         return await bench_mail.run(args)
+    if args.what == "voice":
+        from workers import bench_voice
+
+        return await bench_voice.run(args)
     rng = random.Random(args.seed)
     lines = ["$ switchboard bench routing " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()

@@ -136,8 +136,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                              loader=loader, transcripts=Transcripts(
                                  sender=email.sender, can_send=email.can_send,
                                  wake=wakeups.mail)),
-            voice=VoiceService(uow=uow, ingestion=ingestion, clock=clock, loader=loader,
-                               default_region=region),
+            voice=VoiceService(uow=uow, read_uow=read_uow, ingestion=ingestion, clock=clock,
+                               loader=loader, default_region=region),
             cti=CtiEvents(uow=uow, ingestion=ingestion, clock=clock, default_region=region),
             twilio_signatures=(
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),

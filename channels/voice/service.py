@@ -82,9 +82,11 @@ class Caller:
 
 
 class VoiceService:
-    def __init__(self, *, uow: UnitOfWorkFactory, ingestion: ContactIngestion, clock: Clock,
-                 loader: ConfigurationLoader, default_region: str) -> None:
+    def __init__(self, *, uow: UnitOfWorkFactory, read_uow: UnitOfWorkFactory,
+                 ingestion: ContactIngestion, clock: Clock, loader: ConfigurationLoader,
+                 default_region: str) -> None:
         self._uow = uow
+        self._read_uow = read_uow  # lookups never wait for (or hold) the write lock
         self._ingestion = ingestion
         self._clock = clock
         self._loader = loader
@@ -226,7 +228,7 @@ class VoiceService:
         return twiml.xml(response)
 
     async def menu_definition(self) -> Menu:
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             stored = await uow.routing.get_document(MENU_KEY)
         if stored is not None:
             try:
@@ -240,8 +242,9 @@ class VoiceService:
     async def _start(self, p: Mapping[str, str]) -> tuple[Call, Caller, Menu]:
         menu = await self.menu_definition()
         number = normalise_phone(p.get("From", ""), self._region)
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             caller = await self._identify(uow, number.normalized)
+        async with self._uow() as uow:
             language = caller.customer.language if caller.customer and \
                 caller.customer.language in ("nl", "en") else "nl"
             call = Call(sid=p.get("CallSid", ""), direction="inbound",
@@ -264,7 +267,7 @@ class VoiceService:
                       open_cases=await uow.cases.open_for_customer(found[0].id))
 
     async def _open_now(self) -> bool:
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             config = await self._loader.load(uow)
         return config.routing_calendar.is_open(self._clock.now())
 
