@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="The base URL Twilio calls (as Twilio sees it, e.g. "
         "https://switchboard.example.nl behind a TLS proxy); webhook signatures cover it.")
+    twilio_caller_id: str | None = Field(
+        default=None, description="The number customers see when an agent calls them "
+        "(a Twilio number of the account), E.164.")
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com", description="Twilio's REST API (a local fake in "
+        "tests).")
     twilio_hold_music_url: str | None = Field(
         default=None, description="Music callers hear while they wait (an MP3 URL); "
         "silence with announcements when unset.")
@@ -122,7 +128,8 @@ class Settings(BaseSettings):
         return SecretStr(with_async_driver(url.get_secret_value()))
 
     @field_validator("redis_url", "imap_url", "smtp_url", "mail_from", "twilio_account_sid",
-                     "twilio_auth_token", "public_url", "twilio_hold_music_url", mode="before")
+                     "twilio_auth_token", "public_url", "twilio_hold_music_url",
+                     "twilio_caller_id", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value in ("", None) else value

@@ -21,6 +21,7 @@ from channels.chat.service import ChatService, Transcripts
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
 from channels.voice.cti import CtiEvents
+from channels.voice.outbound import ClickToCall, TwilioAccount
 from channels.voice.service import VoiceService
 from channels.voice.signature import TwilioSignatures
 from channels.webforms.submissions import Confirmations, FormSubmissions
@@ -75,6 +76,16 @@ def build_bus(settings: Settings) -> EventBus:
     return RedisStreamsBus(client, stream=settings.redis_stream,
                            max_deliveries=settings.bus_max_deliveries,
                            reclaim_idle_s=settings.bus_reclaim_idle_s)
+
+
+def _twilio_account(settings: Settings) -> TwilioAccount | None:
+    if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.public_url
+            and settings.twilio_caller_id):
+        return None
+    return TwilioAccount(account_sid=settings.twilio_account_sid,
+                         auth_token=settings.twilio_auth_token.get_secret_value(),
+                         public_url=settings.public_url, caller_id=settings.twilio_caller_id,
+                         api_url=settings.twilio_api_url)
 
 
 @asynccontextmanager
@@ -139,6 +150,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             voice=VoiceService(uow=uow, read_uow=read_uow, ingestion=ingestion, clock=clock,
                                loader=loader, default_region=region),
             cti=CtiEvents(uow=uow, ingestion=ingestion, clock=clock, default_region=region),
+            calls=ClickToCall(account=_twilio_account(settings), uow=uow, ingestion=ingestion,
+                              clock=clock, default_region=region),
             twilio_signatures=(
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
                                  settings.public_url)

@@ -12,6 +12,7 @@ from channels.chat.service import ChatService
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
 from channels.voice.cti import CtiEvents
+from channels.voice.outbound import ClickToCall
 from channels.voice.service import VoiceService
 from channels.voice.signature import TwilioSignatures
 from channels.webforms.submissions import FormSubmissions
@@ -75,6 +76,7 @@ class Services:
     chat: ChatService
     voice: VoiceService
     cti: CtiEvents
+    calls: ClickToCall
     twilio_signatures: TwilioSignatures | None
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:

@@ -217,6 +217,18 @@ class VoiceService:
         response.hangup()
         return twiml.xml(response)
 
+    async def connect(self, p: Mapping[str, str], *, caller_id: str) -> str:
+        """Click-to-call: the agent answered their leg; now dial the customer."""
+        async with self._read_uow() as uow:
+            call = await uow.calls.get(p.get("CallSid", ""))
+        response = VoiceResponse()
+        if call is None or call.direction != "outbound":
+            response.hangup()
+            return twiml.xml(response)
+        dial = response.dial(caller_id=caller_id, answer_on_bridge=True)
+        dial.number(call.to_number)
+        return twiml.xml(response)
+
     @staticmethod
     def fallback(language: Language = "nl") -> str:
         """Says something sensible with no database: a voicemail the platform keeps."""

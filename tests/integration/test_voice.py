@@ -17,6 +17,7 @@ from core.domain.commands import UpdateCase
 from core.domain.contact import CaseType
 from core.domain.workforce import Queue
 from tests.support.centre import Centre, running_centre
+from tests.support.fake_twilio import fake_twilio
 from workers.demo import DEMO_RULES
 
 TOKEN = "twilio-test-token-0123456789abcdef"
@@ -271,3 +272,48 @@ async def test_the_waiting_caller_hears_the_position_and_may_ask_for_a_callback(
     assert stored is not None and stored.outcome is not None
     assert stored.outcome.value == "callback" and case is not None
     assert "terugbellen" in case.tags
+
+
+# --- click-to-call through Twilio's REST API (a local fake at the HTTP boundary) ----------
+
+
+async def test_click_to_call_rings_the_agent_then_dials_the_customer(
+        database_url: str) -> None:
+    async with fake_twilio() as twilio, running_centre(
+            database_url, MONDAY, workers=("relay",), extra_settings={
+                "twilio_auth_token": TOKEN, "public_url": PUBLIC,
+                "twilio_account_sid": "ACtest", "twilio_caller_id": "+31201234567",
+                "twilio_api_url": twilio.url}) as centre:
+        jan = await known_caller(centre)
+        agent_id, headers = await centre.agent("Anna", tier=1, skills={},
+                                               queues=["q_general"])
+        placed = await centre.client.post("/api/calls", headers=headers,
+                                          json={"customer_id": jan["customer_id"]})
+        body = await placed.json()
+        assert placed.status == 202, body
+        [created] = twilio.created
+        assert twilio.auth == [("ACtest", TOKEN)]
+        assert created["To"] == f"client:{agent_id}" and created["From"] == "+31201234567"
+        assert created["Url"] == f"{PUBLIC}/webhooks/twilio/voice/connect"
+        assert created["StatusCallback"] == f"{PUBLIC}/webhooks/twilio/voice/status"
+
+        _, root = await post(centre, "/webhooks/twilio/voice/connect", {
+            "CallSid": body["call_sid"], "From": f"client:{agent_id}", "To": "+31201234567",
+            "CallStatus": "in-progress"})
+        assert root is not None
+        number = root.find("Dial/Number")
+        assert number is not None and number.text == JAN
+        timeline = await (await centre.client.get(
+            f"/api/customers/{jan['customer_id']}/timeline", headers=centre.supervisor)).json()
+        outgoing = [c for c in timeline["items"] if c["channel"] == "phone"]
+        assert outgoing[0]["direction"] == "outbound"
+
+        twilio.fail_next(400, 21211, "The 'To' number is not a valid phone number.")
+        refused = await centre.client.post("/api/calls", headers=headers,
+                                           json={"number": "+31612345678"})
+        assert refused.status == 409
+        assert "not a valid phone number" in (await refused.json())["error"]["message"]
+
+        not_configured = await centre.client.post("/api/calls", headers=centre.supervisor,
+                                                  json={"number": "+31612345678"})
+        assert not_configured.status == 422  # a supervisor token has no phone of its own

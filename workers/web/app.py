@@ -8,6 +8,7 @@ from workers.services import Services
 from workers.web import (
     agent_ws,
     api_agents,
+    api_calls,
     api_cases,
     api_chat,
     api_contacts,
@@ -35,7 +36,7 @@ def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
                    api_routing, api_mail, api_workforce, api_forms, api_chat,
-                   api_voice):
+                   api_voice, api_calls):
         module.register(api)
     return api
 

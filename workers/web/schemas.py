@@ -264,3 +264,10 @@ class CtiEventIn(Strict):
     agent: Annotated[str, StringConstraints(max_length=100)] | None = None
     direction: Literal["inbound", "outbound"] = "inbound"
     at: AwareDatetime | None = None
+
+
+class CallIn(Strict):
+    number: Annotated[str, StringConstraints(min_length=3, max_length=40)] | None = None
+    customer_id: Short | None = None
+    agent_id: Short | None = Field(
+        default=None, description="Whose phone rings first; default: the calling agent.")

@@ -27,6 +27,7 @@ def install(app: web.Application) -> None:
     app.router.add_post(f"{base}/recording", _webhook(_recording))
     app.router.add_post(f"{base}/status", _webhook(_status))
     app.router.add_post(f"{base}/fallback", _webhook(_fallback))
+    app.router.add_post(f"{base}/connect", _webhook(_connect))
 
 
 def _language(request: web.Request) -> Language:
@@ -93,3 +94,8 @@ async def _status(voice: VoiceService, p: dict[str, str], request: web.Request) 
 
 async def _fallback(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
     return VoiceService.fallback(_language(request))
+
+
+async def _connect(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
+    caller_id = request.app[SERVICES].settings.twilio_caller_id or p.get("From", "")
+    return await voice.connect(p, caller_id=caller_id)

@@ -1,0 +1,33 @@
+"""Click-to-call: an agent calls a customer through Twilio (their own phone rings first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from core.domain.errors import InvalidInput
+from core.domain.workforce import Role
+from workers.web.endpoints import Api, Call
+from workers.web.keys import SERVICES
+from workers.web.schemas import CallIn
+
+
+def register(api: Api) -> None:
+    @api.route("POST", "/api/calls", summary="Call a customer (click-to-call)",
+               role=Role.AGENT, tag="voice", body=CallIn,
+               responses={202: "Ringing the agent", 409: "Calling is not configured, or "
+                          "Twilio refused", 422: "No number to call"})
+    async def place_call(call: Call[CallIn, Any]) -> web.Response:
+        assert call.principal is not None
+        agent_id = call.body.agent_id or call.principal.agent_id
+        if agent_id is None:
+            raise InvalidInput({"agent_id": "whose phone should ring? (an agent token, or "
+                                            "agent_id)"})
+        if agent_id != call.principal.agent_id and not call.principal.role.at_least(
+                Role.SUPERVISOR):
+            raise web.HTTPForbidden(text="agents place calls from their own phone")
+        placed = await call.request.app[SERVICES].calls.place(
+            agent_id=agent_id, number=call.body.number, customer_id=call.body.customer_id)
+        return web.json_response({"call_sid": placed.call_sid, "contact_id": placed.contact_id,
+                                  "to": placed.to}, status=202)
