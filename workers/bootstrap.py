@@ -20,6 +20,7 @@ from redis.backoff import ExponentialBackoff
 from channels.chat.service import ChatService, Transcripts
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.voice.bridge import CallBridge
 from channels.voice.cti import CtiEvents
 from channels.voice.outbound import ClickToCall, TwilioAccount
 from channels.voice.service import VoiceService
@@ -79,8 +80,7 @@ def build_bus(settings: Settings) -> EventBus:
 
 
 def _twilio_account(settings: Settings) -> TwilioAccount | None:
-    if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.public_url
-            and settings.twilio_caller_id):
+    if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.public_url):
         return None
     return TwilioAccount(account_sid=settings.twilio_account_sid,
                          auth_token=settings.twilio_auth_token.get_secret_value(),
@@ -114,6 +114,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         loader = ConfigurationLoader()
         wakeups = Wakeups()
         ingestion = ContactIngestion(uow, clock, default_region=region)
+        desk = AgentDesk(uow, clock)
         yield Services(
             settings=settings, clock=clock, engine=engine, bus=bus, uow=uow, read_uow=read_uow,
             outbox_signal=signal,
@@ -129,7 +130,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             loader=loader,
             router=CaseRouter(loader),
             dispatcher=Dispatcher(uow, clock),
-            desk=AgentDesk(uow, clock),
+            desk=desk,
             sla_timer=SlaTimer(uow, clock),
             rules_admin=RulesAdmin(uow, read_uow, clock),
             wakeups=wakeups,
@@ -152,6 +153,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             cti=CtiEvents(uow=uow, ingestion=ingestion, clock=clock, default_region=region),
             calls=ClickToCall(account=_twilio_account(settings), uow=uow, ingestion=ingestion,
                               clock=clock, default_region=region),
+            bridge=CallBridge(account=_twilio_account(settings), uow=uow, read_uow=read_uow,
+                              clock=clock, desk=desk),
             twilio_signatures=(
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
                                  settings.public_url)

@@ -7,10 +7,14 @@ reads every pending offer anyway.
 
 from __future__ import annotations
 
+import logging
+
+from channels.voice.outbound import TwilioUnavailable
 from core.domain.events import Envelope
 from workers.services import Services
 
 SUPERVISORS = "supervisors"
+log = logging.getLogger(__name__)
 
 
 def agent_channel(agent_id: str) -> str:
@@ -21,8 +25,14 @@ async def notify(services: Services, envelope: Envelope) -> None:
     p = envelope.payload
     push = services.push
     if envelope.topic == "routing.offer_made":
+        # The screen-pop first, then (for a waiting caller) the agent's phone rings.
         await push.publish(agent_channel(str(p["agent_id"])),
                            {"type": "offer_ready", "offer_id": p["offer_id"]})
+        try:
+            await services.bridge.offered(str(p["offer_id"]))
+        except TwilioUnavailable:
+            log.exception("could not ring agent %s for offer %s", p["agent_id"],
+                          p["offer_id"])
     elif envelope.topic == "routing.offer_answered" and p["status"] == "accepted":
         agent = await services.agents.get(str(p["agent_id"]))
         await services.chat.agent_joined(str(p["case_id"]), agent.id, agent.name)

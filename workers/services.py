@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from channels.chat.service import ChatService
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.voice.bridge import CallBridge
 from channels.voice.cti import CtiEvents
 from channels.voice.outbound import ClickToCall
 from channels.voice.service import VoiceService
@@ -77,6 +78,7 @@ class Services:
     voice: VoiceService
     cti: CtiEvents
     calls: ClickToCall
+    bridge: CallBridge
     twilio_signatures: TwilioSignatures | None
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:

@@ -35,7 +35,7 @@ class TwilioAccount:
     account_sid: str
     auth_token: str
     public_url: str
-    caller_id: str  # the number customers see
+    caller_id: str | None  # the number customers see (click-to-call needs it)
     api_url: str = "https://api.twilio.com"
 
 
@@ -58,22 +58,23 @@ class ClickToCall:
     async def place(self, *, agent_id: str, number: str | None,
                     customer_id: str | None) -> Placed:
         account = self._account
-        if account is None:
+        if account is None or account.caller_id is None:
             raise Conflict("calling is not configured: set SWITCHBOARD_TWILIO_ACCOUNT_SID, "
                            "SWITCHBOARD_TWILIO_AUTH_TOKEN, SWITCHBOARD_PUBLIC_URL and "
                            "SWITCHBOARD_TWILIO_CALLER_ID")
+        caller_id = account.caller_id
         to = await self._number(number, customer_id)
-        sid = await self._create(account, agent_id)
+        sid = await self._create(account, caller_id, agent_id)
         now = self._clock.now()
         async with self._uow() as uow:
-            await uow.calls.add(Call(sid=sid, direction="outbound", from_number=account.caller_id,
+            await uow.calls.add(Call(sid=sid, direction="outbound", from_number=caller_id,
                                      to_number=to, status=CallStatus.QUEUED,
                                      customer_id=customer_id, started_at=now))
             await uow.commit()
         result = await self._ingestion.ingest(IngestContact(
             channel=Channel.PHONE, direction=Direction.OUTBOUND, external_id=sid,
             party=Party(phone=to), occurred_at=now, summary="Uitgaand gesprek",
-            from_address=account.caller_id,
+            from_address=caller_id,
             metadata=(("call_sid", sid), ("agent_id", agent_id), ("click_to_call", "true")),
             open_case=False))
         async with self._uow() as uow:
@@ -102,14 +103,14 @@ class ClickToCall:
             raise InvalidInput({"customer_id": "the customer has no phone number"})
         return phones[0]
 
-    async def _create(self, account: TwilioAccount, agent_id: str) -> str:
+    async def _create(self, account: TwilioAccount, caller_id: str, agent_id: str) -> str:
         http = AsyncTwilioHttpClient(timeout=10)
         client = Client(account.account_sid, account.auth_token, http_client=http)
         client.api.base_url = account.api_url
         base = account.public_url.rstrip("/")
         try:
             created = await client.calls.create_async(
-                to=f"client:{agent_id}", from_=account.caller_id,
+                to=f"client:{agent_id}", from_=caller_id,
                 url=base + twiml.url("connect"), method="POST",
                 status_callback=base + twiml.url("status"), status_callback_method="POST",
                 status_callback_event=["initiated", "ringing", "answered", "completed"])

@@ -31,6 +31,13 @@ class SqlCalls:
             sa.select(calls).where(calls.c.sid == sid))).mappings().first()
         return _call(row) if row else None
 
+    async def active_for_case(self, case_id: str) -> Call | None:
+        row = (await self._conn.execute(sa.select(calls).where(
+            calls.c.case_id == case_id, calls.c.direction == "inbound",
+            calls.c.ended_at.is_(None)).order_by(calls.c.started_at.desc()).limit(1)
+        )).mappings().first()
+        return _call(row) if row else None
+
     async def save(self, call: Call) -> None:
         await self._conn.execute(calls.update().where(calls.c.sid == call.sid)
                                  .values(**_values(call)))

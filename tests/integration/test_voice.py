@@ -16,7 +16,7 @@ from channels.voice.signature import TwilioSignatures
 from core.domain.commands import UpdateCase
 from core.domain.contact import CaseType
 from core.domain.workforce import Queue
-from tests.support.centre import Centre, running_centre
+from tests.support.centre import Centre, available, receive, running_centre
 from tests.support.fake_twilio import fake_twilio
 from workers.demo import DEMO_RULES
 
@@ -317,3 +317,76 @@ async def test_click_to_call_rings_the_agent_then_dials_the_customer(
         not_configured = await centre.client.post("/api/calls", headers=centre.supervisor,
                                                   json={"number": "+31612345678"})
         assert not_configured.status == 422  # a supervisor token has no phone of its own
+
+
+# --- putting a waiting caller through to the agent routing chose -------------------------
+
+
+@pytest.fixture
+async def switchboard_with_agents(database_url: str) -> AsyncIterator[tuple[Centre, Any]]:
+    async with fake_twilio() as twilio, running_centre(
+            database_url, MONDAY, extra_settings={
+                "twilio_auth_token": TOKEN, "public_url": PUBLIC,
+                "twilio_account_sid": "ACtest", "twilio_api_url": twilio.url}) as centre:
+        yield centre, twilio
+
+
+async def test_the_chosen_agent_sees_the_pop_then_rings_and_answering_accepts(
+        switchboard_with_agents: tuple[Centre, Any]) -> None:
+    centre, twilio = switchboard_with_agents
+    jan = await known_caller(centre)
+    await routed_case(centre, jan["case_id"])
+    # Jan's earlier e-mail waits in the first queue (q_complaints); Anna serves q_general.
+    agent_id, headers = await centre.agent("Anna", tier=1, skills={}, queues=["q_general"])
+    await post(centre, "/webhooks/twilio/voice", call("CA20"))
+    desk = await available(centre, headers)
+    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+               call("CA20", Digits="0", CallStatus="in-progress"))
+
+    offer = await receive(desk, "offer")  # the screen-pop, before the phone rings
+    assert offer["channel"] == "phone"
+    assert offer["screen_pop"]["customer"]["display_name"] == "Jan de Vries"
+    [(sid, update)] = await twilio.wait_for_updates(1)
+    assert sid == "CA20"
+    assert update["Url"] == f"{PUBLIC}/webhooks/twilio/voice/bridge?offer={offer['offer_id']}"
+
+    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA20"))
+    assert dial is not None
+    client = dial.find("Dial/Client")
+    assert client is not None and client.text == agent_id
+    assert int(dial.find("Dial").get("timeout", "0")) >= 5  # type: ignore[union-attr]
+    _, connected = await post(centre, client.get("url", ""), call("CA20b"))
+    assert connected is not None and list(connected) == []  # connect the legs
+    async with centre.services.read_uow() as uow:
+        stored_offer = await uow.work.get_offer(offer["offer_id"])
+        stored_call = await uow.calls.get("CA20")
+    assert stored_offer is not None and stored_offer.status.value == "accepted"
+    assert stored_call is not None and stored_call.outcome is not None
+    assert stored_call.outcome.value == "answered"
+    await desk.close()
+
+
+async def test_no_answer_puts_the_caller_back_for_the_next_agent(
+        switchboard_with_agents: tuple[Centre, Any]) -> None:
+    centre, twilio = switchboard_with_agents
+    jan = await known_caller(centre)
+    await routed_case(centre, jan["case_id"])
+    _, headers = await centre.agent("Bram", tier=1, skills={}, queues=["q_general"])
+    await post(centre, "/webhooks/twilio/voice", call("CA21"))
+    desk = await available(centre, headers)
+    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+               call("CA21", Digits="0", CallStatus="in-progress"))
+    offer = await receive(desk, "offer")
+    [(_, update)] = await twilio.wait_for_updates(1)
+    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA21"))
+    assert dial is not None
+    action = dial.find("Dial").get("action", "")  # type: ignore[union-attr]
+
+    _, back = await post(centre, action, call("CA21", DialCallStatus="no-answer"))
+    assert back is not None
+    enqueue = back.find("Enqueue")
+    assert enqueue is not None and enqueue.text == "q_general"
+    async with centre.services.read_uow() as uow:
+        stored = await uow.work.get_offer(offer["offer_id"])
+    assert stored is not None and stored.status.value == "declined"
+    await desk.close()

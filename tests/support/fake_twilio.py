@@ -3,6 +3,7 @@ records what the `twilio` library sends and answers as Twilio documents."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 from collections.abc import AsyncIterator
@@ -16,6 +17,8 @@ from aiohttp import web
 class FakeTwilio:
     url: str = ""
     created: list[dict[str, str]] = field(default_factory=list)
+    updated: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     auth: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[tuple[int, int, str]] = field(default_factory=list)
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -45,12 +48,28 @@ class FakeTwilio:
             "api_version": "2010-04-01", "uri": f"/2010-04-01/Accounts/x/Calls/{sid}.json"},
             status=201)
 
+    async def update_call(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        sid = request.match_info["sid"]
+        async with self._changed:
+            self.updated.append((sid, {k: str(v) for k, v in form.items()}))
+            self._changed.notify_all()
+        return web.json_response({"sid": sid, "status": "in-progress",
+                                  "account_sid": request.match_info["account"]})
+
+    async def wait_for_updates(self, count: int, timeout_s: float = 10) -> list[
+            tuple[str, dict[str, str]]]:
+        async with asyncio.timeout(timeout_s), self._changed:
+            await self._changed.wait_for(lambda: len(self.updated) >= count)
+        return self.updated[:count]
+
 
 @asynccontextmanager
 async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     fake = FakeTwilio()
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{account}/Calls.json", fake.create_call)
+    app.router.add_post("/2010-04-01/Accounts/{account}/Calls/{sid}.json", fake.update_call)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

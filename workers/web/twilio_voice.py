@@ -28,6 +28,10 @@ def install(app: web.Application) -> None:
     app.router.add_post(f"{base}/status", _webhook(_status))
     app.router.add_post(f"{base}/fallback", _webhook(_fallback))
     app.router.add_post(f"{base}/connect", _webhook(_connect))
+    app.router.add_post(f"{base}/bridge", _webhook(_bridge))
+    app.router.add_post(f"{base}/agent-answered", _webhook(_agent_answered))
+    app.router.add_post(f"{base}/dial-result", _webhook(_dial_result))
+    app.router.add_post(f"{base}/requeue", _webhook(_dial_result))
 
 
 def _language(request: web.Request) -> Language:
@@ -99,3 +103,18 @@ async def _fallback(voice: VoiceService, p: dict[str, str], request: web.Request
 async def _connect(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
     caller_id = request.app[SERVICES].settings.twilio_caller_id or p.get("From", "")
     return await voice.connect(p, caller_id=caller_id)
+
+
+async def _bridge(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
+    return await request.app[SERVICES].bridge.bridge(request.query.get("offer", ""))
+
+
+async def _agent_answered(voice: VoiceService, p: dict[str, str],
+                          request: web.Request) -> str:
+    return await request.app[SERVICES].bridge.agent_answered(p, request.query.get("offer", ""))
+
+
+async def _dial_result(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
+    bridge = request.app[SERVICES].bridge
+    offer = request.query.get("offer", "")
+    return await bridge.dial_result(p, offer, queue=await bridge.queue_of(offer))

@@ -1,0 +1,124 @@
+"""Putting a waiting caller through to the agent routing chose.
+
+The moment routing offers a phone case to an agent, the agent's desktop gets the offer
+with the screen-pop (the notifier pushes it first), then Twilio is told to take the
+caller out of the queue and ring the agent (``<Dial><Client>``) for as long as the offer
+lasts. The agent picking up *is* accepting the offer; no answer, busy or a failure is a
+decline, and the caller goes back into the queue for the next agent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+
+from twilio.base.exceptions import TwilioException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from channels.voice import twiml
+from channels.voice.outbound import TwilioAccount, TwilioUnavailable
+from core.domain.calls import CallOutcome
+from core.domain.channels import Channel
+from core.domain.clock import Clock
+from core.domain.errors import DomainError
+from core.domain.work import OfferStatus
+from core.ports import UnitOfWorkFactory
+from routing.desk import AgentDesk
+
+MIN_RING_S = 5
+
+
+class CallBridge:
+    def __init__(self, *, account: TwilioAccount | None, uow: UnitOfWorkFactory,
+                 read_uow: UnitOfWorkFactory, clock: Clock, desk: AgentDesk) -> None:
+        self._account = account
+        self._uow = uow
+        self._read_uow = read_uow
+        self._clock = clock
+        self._desk = desk
+
+    async def offered(self, offer_id: str) -> bool:
+        """Ring the agent for a phone offer; False when there is no live call to bridge."""
+        async with self._read_uow() as uow:
+            offer = await uow.work.get_offer(offer_id)
+            if offer is None or offer.channel is not Channel.PHONE \
+                    or offer.status is not OfferStatus.PENDING:
+                return False
+            call = await uow.calls.active_for_case(offer.case_id)
+        if call is None or self._account is None:
+            return False
+        await self._redirect(call.sid, twiml.url("bridge", offer=offer_id))
+        return True
+
+    async def bridge(self, offer_id: str) -> str:
+        response = VoiceResponse()
+        async with self._read_uow() as uow:
+            offer = await uow.work.get_offer(offer_id)
+        if offer is None or offer.status is not OfferStatus.PENDING:
+            response.redirect(twiml.url("requeue", offer=offer_id), method="POST")
+            return twiml.xml(response)
+        ring_s = max(MIN_RING_S, int((offer.expires_at - self._clock.now()).total_seconds()))
+        dial = response.dial(timeout=ring_s, answer_on_bridge=True, method="POST",
+                             action=twiml.url("dial-result", offer=offer_id))
+        dial.client(offer.agent_id, url=twiml.url("agent-answered", offer=offer_id),
+                    method="POST")
+        return twiml.xml(response)
+
+    async def agent_answered(self, p: Mapping[str, str], offer_id: str) -> str:
+        """On the agent's leg, as they pick up: that is their acceptance."""
+        async with self._read_uow() as uow:
+            offer = await uow.work.get_offer(offer_id)
+        response = VoiceResponse()
+        if offer is None:
+            response.hangup()
+            return twiml.xml(response)
+        try:
+            await self._desk.accept(offer.agent_id, offer_id)
+        except DomainError:
+            response.hangup()  # the offer went to someone else meanwhile
+            return twiml.xml(response)
+        async with self._uow() as uow:
+            call = await uow.calls.active_for_case(offer.case_id)
+            if call is not None:
+                call.answered_at = call.answered_at or self._clock.now()
+                call.outcome = CallOutcome.ANSWERED
+                await uow.calls.save(call)
+                await uow.commit()
+        return twiml.xml(response)  # empty: connect the two legs
+
+    async def dial_result(self, p: Mapping[str, str], offer_id: str, *, queue: str) -> str:
+        response = VoiceResponse()
+        status = p.get("DialCallStatus", "")
+        if status in ("completed", "answered"):
+            response.hangup()  # the conversation is over
+            return twiml.xml(response)
+        async with self._read_uow() as uow:
+            offer = await uow.work.get_offer(offer_id)
+        if offer is not None and offer.status is OfferStatus.PENDING:
+            # Expired meanwhile: the offer timer already moved it on.
+            with contextlib.suppress(DomainError):
+                await self._desk.decline(offer.agent_id, offer_id)
+        response.enqueue(queue, wait_url=twiml.url("wait"), wait_url_method="POST")
+        return twiml.xml(response)
+
+    async def queue_of(self, offer_id: str) -> str:
+        async with self._read_uow() as uow:
+            offer = await uow.work.get_offer(offer_id)
+            item = await uow.work.get_item(offer.work_item_id) if offer else None
+        return item.queue_id if item is not None else "general"
+
+    async def _redirect(self, sid: str, path: str) -> None:
+        account = self._account
+        assert account is not None
+        http = AsyncTwilioHttpClient(timeout=10)
+        client = Client(account.account_sid, account.auth_token, http_client=http)
+        client.api.base_url = account.api_url
+        try:
+            await client.calls(sid).update_async(url=account.public_url.rstrip("/") + path,
+                                                 method="POST")
+        except (TwilioException, OSError, TimeoutError) as err:
+            raise TwilioUnavailable(f"could not put the call through: {err}") from None
+        finally:
+            await http.close()
