@@ -115,12 +115,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         wakeups = Wakeups()
         ingestion = ContactIngestion(uow, clock, default_region=region)
         desk = AgentDesk(uow, clock)
+        profiles = CustomerProfiles(uow, clock)
         yield Services(
             settings=settings, clock=clock, engine=engine, bus=bus, uow=uow, read_uow=read_uow,
             outbox_signal=signal,
             ingestion=ingestion,
             merges=CustomerMerges(uow, clock),
-            profiles=CustomerProfiles(uow, clock),
+            profiles=profiles,
             case_updates=CaseUpdates(uow, clock),
             queries=Queries(read_uow, default_region=region),
             access=Access(uow, read_uow, clock),
@@ -149,7 +150,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                                  sender=email.sender, can_send=email.can_send,
                                  wake=wakeups.mail)),
             voice=VoiceService(uow=uow, read_uow=read_uow, ingestion=ingestion, clock=clock,
-                               loader=loader, default_region=region),
+                               loader=loader, profiles=profiles, default_region=region),
             cti=CtiEvents(uow=uow, ingestion=ingestion, clock=clock, default_region=region),
             calls=ClickToCall(account=_twilio_account(settings), uow=uow, ingestion=ingestion,
                               clock=clock, default_region=region),

@@ -42,7 +42,7 @@ class Option(BaseModel):
     label: Said  # "for a question about your invoice"
     goto: str | None = None  # a sub-menu node
     route: Route | None = None
-    self_service: Literal["case_status"] | None = None
+    self_service: Literal["case_status", "preferred_channel"] | None = None
     language: Language | None = None  # "for English, press 9"
 
     @model_validator(mode="after")
@@ -140,6 +140,10 @@ DEMO_MENU = Menu(
                    label=_s("Voor de status van uw vraag of klacht, toets 3.",
                             "For the status of your question or complaint, press 3."),
                    self_service="case_status"),
+            Option(key="4", keywords=("voorkeur", "preference"),
+                   label=_s("Om door te geven hoe we u het liefst benaderen, toets 4.",
+                            "To tell us how you prefer to be contacted, press 4."),
+                   self_service="preferred_channel"),
             Option(key="0", keywords=("medewerker", "agent", "operator"),
                    label=_s("Voor een medewerker, toets 0.", "To speak to an agent, press 0."),
                    route=Route(queue="q_general", topic="agent")),

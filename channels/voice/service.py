@@ -22,13 +22,17 @@ from core.domain.clock import Clock
 from core.domain.commands import IngestContact, Party
 from core.domain.contact import Case, CaseStatus, CaseType, Priority
 from core.domain.customer import Customer
+from core.domain.workforce import Role
 from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services.ingest import ContactIngestion
+from core.services.profiles import CustomerProfiles, ProfileChanges
 from routing.configuration import ConfigurationLoader
 
 MENU_KEY = "ivr"
 COMPLAINT_NODE = "_open_complaint"
+PREFERENCE_NODE = "_preferred_channel"
+_PREFERENCES = {"1": Channel.EMAIL, "2": Channel.PHONE}
 _PRIORITIES = {"low": Priority.LOW, "normal": Priority.NORMAL, "high": Priority.HIGH,
                "urgent": Priority.URGENT}
 _STATUS_WORDS = {
@@ -60,6 +64,11 @@ _LINES = {
                        "degene die die behandelt, of wacht op het menu.",
                        "You have an open complaint. Press 1 to be put through to the person "
                        "handling it, or wait for the menu."),
+    "preference_ask": ("Toets 1 als we u voortaan het liefst per e-mail benaderen, toets 2 "
+                       "voor telefoon.", "Press 1 if you prefer us to contact you by e-mail, "
+                       "press 2 for phone."),
+    "preference_saved": ("Uw voorkeur is opgeslagen: {channel}.",
+                         "Your preference is saved: {channel}."),
     "voicemail_thanks": ("Dank u, we bellen u terug.", "Thank you, we will call you back."),
     "sorry": ("Er is een storing. Spreek na de toon uw naam en nummer in, dan bellen we u "
               "terug.", "We have a technical problem. Please leave your name and number "
@@ -84,7 +93,8 @@ class Caller:
 class VoiceService:
     def __init__(self, *, uow: UnitOfWorkFactory, read_uow: UnitOfWorkFactory,
                  ingestion: ContactIngestion, clock: Clock, loader: ConfigurationLoader,
-                 default_region: str) -> None:
+                 profiles: CustomerProfiles, default_region: str) -> None:
+        self._profiles = profiles
         self._uow = uow
         self._read_uow = read_uow  # lookups never wait for (or hold) the write lock
         self._ingestion = ingestion
@@ -118,6 +128,9 @@ class VoiceService:
         sid = p.get("CallSid", "")
         response = VoiceResponse()
         digits, speech = p.get("Digits"), p.get("SpeechResult")
+        if node == PREFERENCE_NODE:
+            await self._save_preference(response, menu, language, sid, digits)
+            return self._menu(response, menu, language, "root", attempt=0)
         if node == COMPLAINT_NODE:
             if digits == "1" and case_id:
                 return await self._route(response, menu, language, sid, p, Route(
@@ -303,12 +316,42 @@ class VoiceService:
             return self._menu(response, menu, other, "root", attempt=0)
         if option.goto is not None:
             return self._menu(response, menu, language, option.goto, attempt=0)
+        if option.self_service == "preferred_channel":
+            return await self._ask_preference(response, menu, language, sid)
         if option.self_service == "case_status":
             await self._case_status(response, menu, language, sid)
             return self._menu(response, menu, language, "root", attempt=0)
         assert option.route is not None
         return await self._route(response, menu, language, sid, p, option.route,
                                  path=option.route.topic or option.key)
+
+    async def _ask_preference(self, response: VoiceResponse, menu: Menu, language: Language,
+                              sid: str) -> str:
+        async with self._read_uow() as uow:
+            call = await uow.calls.get(sid)
+        if call is None or call.customer_id is None:
+            twiml.say(response, menu, language, line("unknown_caller", language))
+            return self._menu(response, menu, language, "root", attempt=0)
+        gather = twiml.gather(response, menu, language, hints=[],
+                              action=twiml.url("menu", node=PREFERENCE_NODE, lang=language))
+        twiml.say(gather, menu, language, line("preference_ask", language))
+        return twiml.xml(response)
+
+    async def _save_preference(self, response: VoiceResponse, menu: Menu, language: Language,
+                               sid: str, digits: str | None) -> None:
+        """Self-service without an agent, recorded like any profile edit (who, how)."""
+        chosen = _PREFERENCES.get(digits or "")
+        async with self._read_uow() as uow:
+            call = await uow.calls.get(sid)
+        if chosen is None or call is None or call.customer_id is None:
+            twiml.say(response, menu, language, menu.invalid(language))
+            return
+        await self._profiles.update(
+            call.customer_id, ProfileChanges(values={"preferred_channel": chosen.value}),
+            role=Role.AGENT, by=f"caller {call.from_number}", via="phone self-service")
+        word = {"nl": {Channel.EMAIL: "e-mail", Channel.PHONE: "telefoon"},
+                "en": {Channel.EMAIL: "e-mail", Channel.PHONE: "phone"}}[language][chosen]
+        twiml.say(response, menu, language, line("preference_saved", language, channel=word))
 
     async def _case_status(self, response: VoiceResponse, menu: Menu, language: Language,
                            sid: str) -> None:

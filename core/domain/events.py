@@ -79,6 +79,17 @@ class PossibleDuplicateFlagged(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerProfileChanged(Event):
+    """Who changed what on a customer, and how: the record of every profile edit."""
+
+    topic: ClassVar[str] = "customer.profile_changed"
+    customer_id: str
+    by: str  # a principal's name, or "caller +316…" for phone self-service
+    via: str  # "api", "phone self-service", …
+    changes: dict[str, object]  # field → {"from": old, "to": new}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CustomersMerged(Event):
     topic: ClassVar[str] = "customer.merged"
     merge_id: str

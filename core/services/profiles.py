@@ -9,6 +9,7 @@ from core.domain.channels import Channel
 from core.domain.clock import Clock
 from core.domain.customer import Customer, CustomerKind, CustomerStatus, Household, Organisation
 from core.domain.errors import Conflict, NotFound
+from core.domain.events import CustomerProfileChanged
 from core.domain.workforce import Role
 from core.ports import UnitOfWorkFactory
 
@@ -35,7 +36,7 @@ class CustomerProfiles:
         self._clock = clock
 
     async def update(self, customer_id: str, changes: ProfileChanges, *,
-                     role: Role) -> Customer:
+                     role: Role, by: str = "unknown", via: str = "api") -> Customer:
         forbidden = set(changes.values) & SUPERVISOR_FIELDS
         if forbidden and not role.at_least(Role.SUPERVISOR):
             raise FieldNotAllowed(forbidden, role)
@@ -45,11 +46,30 @@ class CustomerProfiles:
                 raise NotFound("customer", customer_id)
             if customer.status is not CustomerStatus.ACTIVE:
                 raise Conflict(f"customer {customer_id} was merged into {customer.merged_into}")
+            before = {name: _plain(getattr(customer, name, None)) for name in changes.values}
             _apply(customer, changes.values)
+            after = {name: _plain(getattr(customer, name, None)) for name in changes.values}
             customer.updated_at = self._clock.now()
             await uow.customers.update_profile(customer)
+            changed: dict[str, object] = {
+                name: {"from": before[name], "to": after[name]}
+                for name in after if before[name] != after[name]}
+            if changed:
+                uow.outbox.add([CustomerProfileChanged(customer_id=customer.id, by=by,
+                                                       via=via, changes=changed)])
             await uow.commit()
             return customer
+
+
+def _plain(value: object) -> object:
+    """A JSON-safe picture of a field's value for the change record."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "value"):
+        return value.value  # an enum
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    return str(value)
 
 
 def _apply(customer: Customer, values: dict[str, Any]) -> None:

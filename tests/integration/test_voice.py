@@ -390,3 +390,36 @@ async def test_no_answer_puts_the_caller_back_for_the_next_agent(
         stored = await uow.work.get_offer(offer["offer_id"])
     assert stored is not None and stored.status.value == "declined"
     await desk.close()
+
+
+async def test_a_caller_changes_their_contact_preference_and_it_is_recorded(
+        centre: Centre) -> None:
+    jan = await known_caller(centre)
+    await post(centre, "/webhooks/twilio/voice", call("CA30"))
+    _, ask = await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+                        call("CA30", Digits="4", CallStatus="in-progress"))
+    assert ask is not None and "per e-mail benaderen" in says(ask)
+    action = ask.find("Gather").get("action", "")  # type: ignore[union-attr]
+    _, saved = await post(centre, action, call("CA30", Digits="2"))
+    assert saved is not None and "Uw voorkeur is opgeslagen: telefoon." in says(saved)
+
+    async with centre.services.read_uow() as uow:
+        customer = await uow.customers.get(jan["customer_id"])
+    assert customer is not None and customer.preferred_channel is not None
+    assert customer.preferred_channel.value == "phone"
+    async with centre.services.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        from core.storage.tables import outbox
+        [payload] = (await conn.execute(sa.select(outbox.c.payload).where(
+            outbox.c.topic == "customer.profile_changed"))).scalars().all()
+    assert payload["by"] == f"caller {JAN}" and payload["via"] == "phone self-service"
+    assert payload["changes"] == {"preferred_channel": {"from": None, "to": "phone"}}
+
+
+async def test_an_unknown_caller_gets_no_self_service_on_someone_elses_record(
+        centre: Centre) -> None:
+    await post(centre, "/webhooks/twilio/voice", call("CA31", From="+31699999999"))
+    _, answer = await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+                           call("CA31", From="+31699999999", Digits="4"))
+    assert answer is not None and "We herkennen uw telefoonnummer niet" in says(answer)

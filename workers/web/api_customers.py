@@ -43,7 +43,8 @@ def register(api: Api) -> None:
         values = call.body.model_dump(include=call.body.model_fields_set, mode="json")
         try:
             updated = await call.request.app[SERVICES].profiles.update(
-                call.path("id"), ProfileChanges(values=values), role=call.principal.role)
+                call.path("id"), ProfileChanges(values=values), role=call.principal.role,
+                by=call.principal.name, via="api")
         except FieldNotAllowed as err:
             raise web.HTTPForbidden(text=str(err)) from err
         return web.json_response(serialize.customer(updated))
