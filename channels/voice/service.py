@@ -423,7 +423,12 @@ class VoiceService:
                  "outcome": call.outcome.value if call.outcome else "",
                  "duration_s": str(call.duration_s or 0), "menu_path": " > ".join(call.path)}
         if call.enqueued_at and call.ended_at:
-            facts["wait_s"] = str(int((call.ended_at - call.enqueued_at).total_seconds()))
+            waited_until = call.answered_at or call.ended_at
+            facts["wait_s"] = str(int((waited_until - call.enqueued_at).total_seconds()))
+        if call.answered_at and call.ended_at:
+            facts["talk_s"] = str(int((call.ended_at - call.answered_at).total_seconds()))
+        if call.recording_url:
+            facts["recording_url"] = call.recording_url
         if call.contact_id is not None:
             async with self._uow() as uow:
                 await uow.contacts.update_metadata(call.contact_id, facts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -423,3 +423,22 @@ async def test_an_unknown_caller_gets_no_self_service_on_someone_elses_record(
     _, answer = await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
                            call("CA31", From="+31699999999", Digits="4"))
     assert answer is not None and "We herkennen uw telefoonnummer niet" in says(answer)
+
+
+async def test_a_caller_who_hangs_up_in_the_queue_is_logged_as_abandoned(
+        centre: Centre) -> None:
+    jan = await known_caller(centre)
+    await post(centre, "/webhooks/twilio/voice", call("CA40"))
+    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+               call("CA40", Digits="0", CallStatus="in-progress"))
+    centre.clock.advance(timedelta(seconds=95))
+    await post(centre, "/webhooks/twilio/voice/status",
+               call("CA40", CallStatus="completed", CallDuration="101"))
+
+    timeline = await (await centre.client.get(
+        f"/api/customers/{jan['customer_id']}/timeline", headers=centre.supervisor)).json()
+    [phone] = [c for c in timeline["items"] if c["channel"] == "phone"]
+    assert phone["metadata"]["outcome"] == "abandoned"
+    assert phone["metadata"]["wait_s"] == "95" and phone["metadata"]["duration_s"] == "101"
+    assert phone["metadata"]["menu_path"] == "root:0 > agent"
+    assert phone["case_id"] is not None
