@@ -13,12 +13,10 @@ import contextlib
 from collections.abc import Mapping
 
 from twilio.base.exceptions import TwilioException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels.voice import twiml
-from channels.voice.outbound import TwilioAccount, TwilioUnavailable
+from channels.voice.outbound import TwilioAccount, TwilioUnavailable, twilio_client
 from core.domain.calls import CallOutcome
 from core.domain.channels import Channel
 from core.domain.clock import Clock
@@ -112,13 +110,9 @@ class CallBridge:
     async def _redirect(self, sid: str, path: str) -> None:
         account = self._account
         assert account is not None
-        http = AsyncTwilioHttpClient(timeout=10)
-        client = Client(account.account_sid, account.auth_token, http_client=http)
-        client.api.base_url = account.api_url
         try:
-            await client.calls(sid).update_async(url=account.public_url.rstrip("/") + path,
-                                                 method="POST")
+            async with twilio_client(account) as client:
+                await client.calls(sid).update_async(
+                    url=account.public_url.rstrip("/") + path, method="POST")
         except (TwilioException, OSError, TimeoutError) as err:
             raise TwilioUnavailable(f"could not put the call through: {err}") from None
-        finally:
-            await http.close()

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from channels.voice.service import caller_party
 from core.domain.calls import Call, CallOutcome, CallStatus
 from core.domain.channels import Channel, Direction
 from core.domain.clock import Clock
-from core.domain.commands import IngestContact, Party
+from core.domain.commands import IngestContact
 from core.domain.errors import InvalidInput
 from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -98,12 +99,10 @@ class CtiEvents:
         return str(match.id)
 
     async def _log(self, call: Call, agent_id: str | None) -> None:
-        party = (Party(phone=call.from_number) if call.from_number.startswith("+")
-                 else Party(visitor_id=f"call:{call.sid}"))
         result = await self._ingestion.ingest(IngestContact(
             channel=Channel.PHONE,
             direction=Direction.INBOUND if call.direction == "inbound" else Direction.OUTBOUND,
-            external_id=call.sid, party=party, occurred_at=call.started_at,
+            external_id=call.sid, party=caller_party(call), occurred_at=call.started_at,
             summary="Telefoongesprek", from_address=call.from_number,
             metadata=tuple((k, v) for k, v in (
                 ("call_id", call.sid), ("agent_id", agent_id or ""),

@@ -8,6 +8,8 @@ never a blocking one; its base URL is configurable so tests talk to a local fake
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -104,22 +106,30 @@ class ClickToCall:
         return phones[0]
 
     async def _create(self, account: TwilioAccount, caller_id: str, agent_id: str) -> str:
-        http = AsyncTwilioHttpClient(timeout=10)
-        client = Client(account.account_sid, account.auth_token, http_client=http)
-        client.api.base_url = account.api_url
         base = account.public_url.rstrip("/")
         try:
-            created = await client.calls.create_async(
-                to=f"client:{agent_id}", from_=caller_id,
-                url=base + twiml.url("connect"), method="POST",
-                status_callback=base + twiml.url("status"), status_callback_method="POST",
-                status_callback_event=["initiated", "ringing", "answered", "completed"])
+            async with twilio_client(account) as client:
+                created = await client.calls.create_async(
+                    to=f"client:{agent_id}", from_=caller_id,
+                    url=base + twiml.url("connect"), method="POST",
+                    status_callback=base + twiml.url("status"), status_callback_method="POST",
+                    status_callback_event=["initiated", "ringing", "answered", "completed"])
         except TwilioRestException as err:
             raise TwilioUnavailable(f"Twilio refused the call: {err.status} "
                                     f"{(err.msg or '')[:200]}") from None
         except (TwilioException, OSError, TimeoutError) as err:
             raise TwilioUnavailable(f"Twilio could not be reached: {type(err).__name__}") \
                 from None
-        finally:
-            await http.close()
         return str(created.sid)
+
+
+@asynccontextmanager
+async def twilio_client(account: TwilioAccount) -> AsyncIterator[Client]:
+    """A REST client on the `twilio` library's asyncio HTTP client, closed after use."""
+    http = AsyncTwilioHttpClient(timeout=10)
+    client = Client(account.account_sid, account.auth_token, http_client=http)
+    client.api.base_url = account.api_url
+    try:
+        yield client
+    finally:
+        await http.close()

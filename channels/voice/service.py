@@ -25,7 +25,7 @@ from core.domain.customer import Customer
 from core.domain.workforce import Role
 from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
-from core.services.ingest import ContactIngestion
+from core.services.ingest import AlsoInTransaction, ContactIngestion, IngestResult
 from core.services.profiles import CustomerProfiles, ProfileChanges
 from routing.configuration import ConfigurationLoader
 
@@ -380,26 +380,31 @@ class VoiceService:
             call = await uow.calls.get(sid)
         if call is None:  # a menu step for a call we never saw start: treat it as new
             call, _, _ = await self._start(p)
-        contact_id, routed_case = await self._ingest(call, route, case_id=case_id)
-        async with self._uow() as uow:
+        now = self._clock.now()
+
+        async def link_call(uow: UnitOfWork, result: IngestResult) -> None:
+            # In the contact's own transaction: by the time routing offers the case (and
+            # the bridge looks for the call), the call already names it.
             stored = await uow.calls.get(sid)
             if stored is not None:
-                stored.contact_id, stored.case_id = contact_id, routed_case
-                stored.enqueued_at = stored.enqueued_at or self._clock.now()
+                stored.contact_id, stored.case_id = result.contact_id, result.case_id
+                stored.enqueued_at = stored.enqueued_at or now
                 if path not in stored.path:
                     stored.path.append(path)
                 await uow.calls.save(stored)
-                await uow.commit()
+
+        await self._ingest(call, route, case_id=case_id, also=link_call)
         twiml.say(response, menu, language, line("connect", language))
         response.enqueue(route.queue or "general", wait_url=twiml.url("wait", lang=language),
                          wait_url_method="POST")
         return twiml.xml(response)
 
     async def _ingest(self, call: Call, route: Route, *, case_id: str | None = None,
-                      extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, str | None]:
+                      extra: tuple[tuple[str, str], ...] = (),
+                      also: AlsoInTransaction | None = None) -> tuple[str, str | None]:
         result = await self._ingestion.ingest(IngestContact(
             channel=Channel.PHONE, direction=Direction.INBOUND, external_id=call.sid,
-            party=self._party(call), occurred_at=call.started_at,
+            party=caller_party(call), occurred_at=call.started_at,
             subject=None, summary=f"Telefoon: {route.topic or 'menu'}",
             from_address=call.from_number,
             metadata=(("call_sid", call.sid), ("ivr_choice", route.topic or ""),
@@ -407,14 +412,8 @@ class VoiceService:
                       *extra),
             case_id=case_id, case_type=CaseType(route.case_type),
             priority=_PRIORITIES[route.priority] if route.priority else None,
-            queue_id=route.queue, tags=route.tags))
+            queue_id=route.queue, tags=route.tags), also=also)
         return result.contact_id, result.case_id
-
-    def _party(self, call: Call) -> Party:
-        if call.from_number.startswith("+"):
-            return Party(phone=call.from_number)
-        # Withheld numbers: an identity for this call only, never matched to anyone.
-        return Party(visitor_id=f"call:{call.sid}")
 
     async def _log_call(self, call: Call) -> None:
         """Every call is on the timeline: a routed call has its contact; update it, or
@@ -436,7 +435,7 @@ class VoiceService:
             return
         result = await self._ingestion.ingest(IngestContact(
             channel=Channel.PHONE, direction=Direction.INBOUND, external_id=call.sid,
-            party=self._party(call), occurred_at=call.started_at,
+            party=caller_party(call), occurred_at=call.started_at,
             summary="Telefoon zonder doorverbinden", from_address=call.from_number,
             metadata=(("call_sid", call.sid), *facts.items()), open_case=False))
         async with self._uow() as uow:
@@ -468,6 +467,15 @@ class VoiceService:
         response.record(action=twiml.url("recording", lang=language), method="POST",
                         max_length=120, play_beep=True, finish_on_key="#")
         return twiml.xml(response)
+
+
+def caller_party(call: Call) -> Party:
+    """Who called: their number, or for a withheld number an identity for this call only,
+    never matched to anyone."""
+    number = call.from_number if call.direction == "inbound" else call.to_number
+    if number.startswith("+"):
+        return Party(phone=number)
+    return Party(visitor_id=f"call:{call.sid}")
 
 
 def _outcome(call: Call) -> CallOutcome:
