@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import codecs
 import functools
+import itertools
 import re
 from html.parser import HTMLParser
 
 import nh3
 
-# Codecs that exist but are no body charset: quadratic decoders, or a code path no mail needs.
-_REFUSED_CODECS = frozenset({"idna", "punycode", "raw_unicode_escape", "unicode_escape"})
+# Codecs that exist but are no body charset: quadratic decoders, a code path no mail needs, or
+# "undefined", which raises UnicodeError whatever the error handler.
+_REFUSED_CODECS = frozenset({"idna", "punycode", "raw_unicode_escape", "undefined",
+                             "unicode_escape"})
 # NUL is refused by PostgreSQL text; the other C0/C1 controls (but tab and newline) only
 # confuse a display. CR is normalised to LF before this runs.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -34,6 +37,8 @@ def decode_text(payload: bytes, charset: str | None) -> str:
     try:
         return payload.decode(codec, "replace")
     except LookupError:  # a binary-to-binary codec such as "zlib" or "rot13"
+        return payload.decode("utf-8", "replace")
+    except UnicodeError:  # a codec that fails despite "replace" (there was "undefined")
         return payload.decode("utf-8", "replace")
 
 
@@ -71,6 +76,26 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src":
         return value if value.strip().lower().startswith("cid:") else None
     return value
+
+
+_TAG = re.compile(r"</?[A-Za-z]")
+
+
+def cut_html(html: str, *, max_chars: int, max_tags: int) -> tuple[str, bool]:
+    """``html`` cut to at most ``max_chars`` and before its tag number ``max_tags + 1``; say
+    if cut.
+
+    The tag limit bounds the sanitiser's time: html5ever (inside nh3) is quadratic in the
+    nesting depth, and 200,000 nested ``<div>`` (1 MB) took three minutes. Depth cannot exceed
+    the number of tags; 10,000 nested tags take about 0.3 s. Real mail stays far below, and a
+    cut keeps the top, where the new text is.
+    """
+    cut = len(html) > max_chars
+    html = html[:max_chars]
+    past_limit = next(itertools.islice(_TAG.finditer(html), max_tags, None), None)
+    if past_limit is not None:
+        return html[:past_limit.start()], True
+    return html, cut
 
 
 def sanitise_html(html: str) -> str:
@@ -153,12 +178,15 @@ def html_to_text(sanitised_html: str) -> str:
 
 # --- quoted history and signatures ---------------------------------------------------------
 
-# Reply headers that start quoted history. The "Op/On" forms must contain a digit (the date), so
-# that a customer's own sentence ending in a colon is not taken for one.
+# Reply headers that start quoted history. The "Op/On" forms must contain a time ("09:12") or an
+# address, as every client writes them, so that a customer's own sentence ending in a colon is
+# not taken for one: a digit alone was not enough ("Op 3 november schreef ik u het volgende:"
+# dropped everything the customer wrote below it).
+_STAMP = r"(?=.*(?:\d:\d\d|@))"
 _REPLY_HEADERS = (
-    re.compile(r"\s*Op\s(?=.*\d).+\sschreef\s.*:\s*", re.I),  # Gmail, Outlook (nl)
-    re.compile(r"\s*Op\s(?=.*\d).+\sheeft\s.+\shet volgende geschreven\s*:\s*", re.I),  # Apple
-    re.compile(r"\s*On\s(?=.*\d).+\swrote\s*:\s*", re.I),
+    re.compile(rf"\s*Op\s{_STAMP}.+\sschreef\s.*:\s*", re.I),  # Gmail, Thunderbird (nl)
+    re.compile(rf"\s*Op\s{_STAMP}.+\sheeft\s.+\shet volgende geschreven\s*:\s*", re.I),  # Apple
+    re.compile(rf"\s*On\s{_STAMP}.+\swrote\s*:\s*", re.I),
     re.compile(r"\s*-{2,}\s*(?:Original Message|Oorspronkelijk bericht|Origineel bericht)"
                r"\s*-{2,}\s*", re.I),
 )

@@ -7,8 +7,10 @@ arrived: every value here is derived, cleaned for display, and bounded by :class
 
     parse_message(raw)
     ├── limits.prescan       header sizes, address counts, MIME depth: before the stdlib parses
-    ├── email BytesParser    policy.default; structured headers parsed one by one, on demand
-    ├── bodies               charset decoding, nh3 sanitising, HTML to text, quoted history
+    ├── email BytesParser    policy.default, building at most max_parts messages;
+    │                        structured headers parsed one by one, on demand
+    ├── bodies               charset decoding, HTML cut to size and nh3-sanitised, HTML to
+    │                        text, quoted history
     └── classify             auto-reply/bounce/list, bounced Message-ID, [#SW-n] reference
 
 Nothing here is trusted later without a check of its own: a Message-ID is chosen by the sender,
@@ -27,12 +29,20 @@ from datetime import UTC, datetime
 from email import errors, policy
 from email.header import decode_header, make_header
 from email.headerregistry import AddressHeader, BaseHeader
-from email.message import Message
+from email.message import EmailMessage, Message
 from email.parser import BytesParser, Parser
+from email.policy import Policy
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from channels.email.bodies import clean_text, decode_text, html_to_text, new_text, sanitise_html
+from channels.email.bodies import (
+    clean_text,
+    cut_html,
+    decode_text,
+    html_to_text,
+    new_text,
+    sanitise_html,
+)
 from channels.email.classify import (
     AutoKind,
     Headers,
@@ -62,7 +72,9 @@ _FILENAME_DROPPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _PATH_SEPARATORS = re.compile("[/\\\\\uff0f\uff3c]")
 _MAX_FILENAME_CHARS = 255
 _BODY_TYPES = frozenset({"text/plain", "text/html"})
-_RETURNED_MESSAGES = frozenset({"message/rfc822", "message/global"})
+# "message/rfc822-headers" is no registered type, but MTAs send it (mail-parser's
+# mail_malformed_2, from MailSite) and the stdlib parses it as a message like the others.
+_RETURNED_MESSAGES = frozenset({"message/rfc822", "message/global", "message/rfc822-headers"})
 _RETURNED_HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})
 # Nested messages are stored as they came: no header is parsed again or refolded.
 _SERIALISE_POLICY = policy.default.clone(refold_source="none", linesep="\r\n")
@@ -136,12 +148,33 @@ def parse_message(raw: bytes, *, limits: MailLimits = MailLimits()) -> ParsedMai
     """Parse ``raw``; raise :class:`Unparseable` for anything that must be quarantined."""
     prescan(raw, limits)
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        parser = BytesParser(_PartBudget(limits.max_parts), policy=policy.default)
+        message = parser.parsebytes(raw)
         return _Reader(message, limits).read(raw)
     except RecursionError as err:
         raise Unparseable("MIME structure too deep for the parser") from err
     except _PARSE_ERRORS as err:
         raise Unparseable(f"the parser failed: {type(err).__name__}") from err
+
+
+class _PartBudget:
+    """The parser's message factory: it refuses to build more than ``max_parts`` messages.
+
+    The pre-scan counts the parts it recognises; this bounds what the parser really builds,
+    whatever the scan missed. The scan does not count the header blocks of a
+    message/delivery-status body, and the parser makes each one a message: 1.2 MB of empty
+    blocks took 12 s to parse before this.
+    """
+
+    def __init__(self, max_parts: int) -> None:
+        self._max_parts = max_parts
+        self._left = max_parts + 1  # the feedparser calls its factory once to try it
+
+    def __call__(self, policy: Policy[EmailMessage] | None = None) -> EmailMessage:
+        self._left -= 1
+        if self._left < 0:
+            raise Unparseable(f"more than {self._max_parts} MIME parts")
+        return EmailMessage(policy=policy)
 
 
 # --- headers -------------------------------------------------------------------------------
@@ -222,10 +255,25 @@ def _date(values: list[str]) -> datetime | None:
     if not values:
         return None
     try:
-        parsed = parsedate_to_datetime(values[0])
+        parsed = parsedate_to_datetime(_without_comments(values[0]))
     except (ValueError, TypeError, IndexError, ArithmeticError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _without_comments(value: str) -> str:
+    """``value`` without (comments). RFC 5322 section 4.3 allows them inside the time, and
+    parsedate then ignores the zone: RFC 3798's own "00:19:00 (EDT) -0400" came out as UTC."""
+    kept: list[str] = []
+    depth = 0
+    for char in value:
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif not depth:
+            kept.append(char)
+    return "".join(kept)
 
 
 def _first(headers: Headers, name: str) -> str | None:
@@ -278,7 +326,11 @@ def _is_container(part: Message, kind: str) -> bool:
 
 
 def _is_body(part: Message, kind: str) -> bool:
-    if kind not in _BODY_TYPES:
+    # A multipart whose boundary is missing or never found is text to the feedparser (and to
+    # mail clients); read as an attachment, the customer's words vanished from the message
+    # (CPython's msg_31 and msg_41 are such mail).
+    broken_multipart = kind.startswith("multipart/") and not isinstance(_payload(part), list)
+    if kind not in _BODY_TYPES and not broken_multipart:
         return False
     try:
         return part.get_content_disposition() != "attachment" and not part.get_filename()
@@ -422,8 +474,9 @@ class _Reader:
         html_cut = False
         if html:
             joined = "\n".join(html)
-            html_cut = len(joined) > self._limits.max_html_chars
-            safe_html = sanitise_html(joined[:self._limits.max_html_chars])
+            kept, html_cut = cut_html(joined, max_chars=self._limits.max_html_chars,
+                                      max_tags=self._limits.max_html_tags)
+            safe_html = sanitise_html(kept)
         source = "\n".join(plain) if plain else html_to_text(safe_html or "")
         text, text_cut = clean_text(source, self._limits.max_text_chars)
         return text, safe_html, text_cut or html_cut
