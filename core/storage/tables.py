@@ -504,3 +504,30 @@ call_events = sa.Table(
     sa.Column("event", sa.String(40), primary_key=True),
     sa.Column("received_at", UTCDateTime, nullable=False),
 )
+
+# A browser login. The cookie holds a 256-bit random token; only its SHA-256 is stored, so a
+# leaked database cannot be replayed as sessions. Revoking is setting revoked_at.
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+# A caller proving that a customer number is theirs: a one-time code sent to the address on
+# file for that customer, typed back on the phone. Only the code's hash is kept.
+phone_verifications = sa.Table(
+    "phone_verifications", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("call_sid", sa.String(64), nullable=False, index=True),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("phone", sa.String(64), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("sent_to", sa.String(320), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("verified_at", UTCDateTime),
+)
