@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     bus_reclaim_idle_s: float = Field(default=30.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
     drain_timeout_s: float = Field(default=10.0, ge=0)
+    session_ttl_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="A browser login lasts this long "
+        "(then the agent logs in again); logging out ends it at once.")
 
     imap_url: SecretStr | None = Field(
         default=None, description="One mailbox by URL, taken in as mailbox \"default\": "

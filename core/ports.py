@@ -181,7 +181,7 @@ class WorkforceRepository(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Principal:
-    """Who is calling: resolved from an API token or, later, a session."""
+    """Who is calling: resolved from an API token or a browser session."""
 
     id: str
     name: str
@@ -196,6 +196,16 @@ class AccessRepository(Protocol):
     async def add_user(self, *, user_id: str, username: str, password_hash: str, role: Role,
                        agent_id: str | None, created_at: datetime) -> None: ...
     async def password_hash_for(self, username: str) -> tuple[str, Principal] | None: ...
+    async def add_session(self, *, token_hash: str, user_id: str, created_at: datetime,
+                          expires_at: datetime) -> None: ...
+    async def principal_for_session(self, token_hash: str, *, at: datetime
+                                    ) -> Principal | None:
+        """The user behind a session that is neither revoked nor expired at ``at``."""
+    async def revoke_session(self, token_hash: str, *, at: datetime) -> str | None:
+        """Revoke one session; the user id it belonged to, if it was live."""
+    async def set_password_hash(self, username: str, password_hash: str) -> str | None:
+        """The user's id, or None when there is no such user."""
+    async def revoke_sessions_of(self, user_id: str, *, at: datetime) -> int: ...
 
 
 class RoutingRecords(Protocol):

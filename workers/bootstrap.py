@@ -12,6 +12,7 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -124,7 +125,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             profiles=profiles,
             case_updates=CaseUpdates(uow, clock),
             queries=Queries(read_uow, default_region=region),
-            access=Access(uow, read_uow, clock),
+            access=Access(uow, read_uow, clock, session_ttl=timedelta(
+                hours=settings.session_ttl_hours)),
             agents=AgentAdmin(uow, read_uow, clock),
             instance=f"{socket.gethostname()}-{os.getpid()}",
             push=push,

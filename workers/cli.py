@@ -46,6 +46,19 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--agent", metavar="ID", help="the agent this token acts as")
     create.add_argument("--name", metavar="N", help="who or what uses the token")
+    user = commands.add_parser("user", help="manage logins for the desktop and console")
+    user_cmd = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add_user = user_cmd.add_parser(
+        "add", help="create a login", description="Create a user who logs in to the agent "
+        "desktop (role agent, with --agent) or the supervisor console. The password is read "
+        "from standard input (asked for when it is a terminal), never from the command line.")
+    add_user.add_argument("username")
+    add_user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add_user.add_argument("--agent", metavar="ID", help="the agent this login is (role agent)")
+    password = user_cmd.add_parser(
+        "password", help="set a new password (ends the user's sessions)",
+        description="Set a user's password from standard input; their sessions end.")
+    password.add_argument("username")
     bench = commands.add_parser(
         "bench", help="measure performance (routing decision time, assignments per second)",
         description="Benchmarks; quote their output together with the command line.")
@@ -81,6 +94,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "token":
         return await commands.create_token(settings, role=Role(args.role), agent_id=args.agent,
                                            name=args.name)
+    if args.command == "user":
+        return await commands.user(settings, args.user_command, args.username,
+                                   role=getattr(args, "role", None),
+                                   agent_id=getattr(args, "agent", None))
     if args.command == "demo":
         return await commands.demo(settings)
     if args.command == "bench":

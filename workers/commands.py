@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
+import sys
 
 from core.config import Settings
+from core.domain.errors import DomainError
 from core.domain.workforce import Role
 from core.storage import migrate as migrations
 from core.storage.engine import build_engine
@@ -64,6 +67,34 @@ async def create_token(settings: Settings, *, role: Role, agent_id: str | None,
         token = await services.access.create_token(
             role=role, name=name or (agent_id or role.value), agent_id=agent_id)
     print(token)
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != first:
+            raise SystemExit("switchboard: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def user(settings: Settings, action: str, username: str, *, role: str | None,
+               agent_id: str | None) -> int:
+    password = await asyncio.to_thread(_read_password)
+    async with bootstrap.build(settings) as services:
+        try:
+            if action == "add":
+                assert role is not None
+                user_id = await services.access.create_user(
+                    username=username, password=password, role=Role(role), agent_id=agent_id)
+                print(f"created {username} ({role}, {user_id})")
+            else:
+                await services.access.set_password(username, password)
+                print(f"new password set for {username}; their sessions ended")
+        except DomainError as err:
+            print(f"switchboard: {err}", file=sys.stderr)
+            return 1
     return 0
 
 

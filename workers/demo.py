@@ -79,7 +79,9 @@ async def load(services: Services) -> str:
         "  teams:  " + ", ".join(t.name for t in TEAMS),
         "  queues: " + ", ".join(f"{q.name} ({q.id})" for q in QUEUES),
         "  agents: anna (1st line), bram (1st line, billing), chris (2nd line, complaints)"
-        f"; web password for each: {DEMO_PASSWORD}",
+        f"; supervisor: sanne; web password for each: {DEMO_PASSWORD}",
+        f"  agent desktop: http://127.0.0.1:{services.settings.http_port}/desk  "
+        f"supervisor console: http://127.0.0.1:{services.settings.http_port}/console",
         f"  customer Jan de Vries ({history.customer_id}) with an e-mail and a phone contact",
         f"  routing rules: version {rules} active (gold first, complaints to 2nd line, "
         "invoices to billing)",
@@ -109,6 +111,8 @@ async def _workforce(services: Services) -> bool:
     for agent in _agents(services):
         await services.access.create_user(username=agent.username, password=DEMO_PASSWORD,
                                           role=Role.AGENT, agent_id=agent.id)
+    await services.access.create_user(username="sanne", password=DEMO_PASSWORD,
+                                      role=Role.SUPERVISOR)
     return True
 
 

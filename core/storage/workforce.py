@@ -12,7 +12,15 @@ from core.domain.channels import Channel
 from core.domain.errors import Conflict
 from core.domain.workforce import Agent, Presence, Queue, Role, Team, Tier
 from core.ports import Principal
-from core.storage.tables import agent_queues, agents, api_tokens, queues, teams, users
+from core.storage.tables import (
+    agent_queues,
+    agents,
+    api_tokens,
+    queues,
+    teams,
+    users,
+    web_sessions,
+)
 
 
 class SqlWorkforce:
@@ -129,5 +137,43 @@ class SqlAccess:
             sa.select(users).where(users.c.username == username))).mappings().first()
         if r is None:
             return None
-        return r["password_hash"], Principal(id=r["id"], name=r["username"],
-                                             role=Role(r["role"]), agent_id=r["agent_id"])
+        return r["password_hash"], _user_principal(r)
+
+    async def add_session(self, *, token_hash: str, user_id: str, created_at: datetime,
+                          expires_at: datetime) -> None:
+        await self._conn.execute(web_sessions.insert().values(
+            token_hash=token_hash, user_id=user_id, created_at=created_at,
+            expires_at=expires_at))
+
+    async def principal_for_session(self, token_hash: str, *, at: datetime
+                                    ) -> Principal | None:
+        r = (await self._conn.execute(
+            sa.select(users).join(web_sessions, web_sessions.c.user_id == users.c.id).where(
+                web_sessions.c.token_hash == token_hash, web_sessions.c.revoked_at.is_(None),
+                web_sessions.c.expires_at > at))).mappings().first()
+        return None if r is None else _user_principal(r)
+
+    async def revoke_session(self, token_hash: str, *, at: datetime) -> str | None:
+        user_id = (await self._conn.execute(
+            web_sessions.update().where(web_sessions.c.token_hash == token_hash,
+                                        web_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at).returning(web_sessions.c.user_id))).scalar()
+        return None if user_id is None else str(user_id)
+
+    async def set_password_hash(self, username: str, password_hash: str) -> str | None:
+        user_id = (await self._conn.execute(
+            users.update().where(users.c.username == username)
+            .values(password_hash=password_hash).returning(users.c.id))).scalar()
+        return None if user_id is None else str(user_id)
+
+    async def revoke_sessions_of(self, user_id: str, *, at: datetime) -> int:
+        result = await self._conn.execute(
+            web_sessions.update().where(web_sessions.c.user_id == user_id,
+                                        web_sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at))
+        return int(result.rowcount)
+
+
+def _user_principal(r: sa.RowMapping) -> Principal:
+    return Principal(id=r["id"], name=r["username"], role=Role(r["role"]),
+                     agent_id=r["agent_id"])

@@ -27,7 +27,7 @@ from core.ports import Principal
 from workers.notify import agent_channel
 from workers.services import Services
 from workers.web import serialize
-from workers.web.auth import PRINCIPAL
+from workers.web.auth import PRINCIPAL, SESSION, session_fingerprint
 from workers.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
 HEARTBEAT_S = 25.0
 SCREEN_POP_TIMELINE = 10
+SESSION_ENDED = 4401  # close code: log in again
 
 
 class Message(BaseModel):
@@ -100,7 +101,9 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
     await ws.prepare(request)
     request.app[OPEN_SOCKETS].sockets.add(ws)
-    session = AgentSession(services, ws, agent.id)
+    login = request.get(SESSION)
+    session = AgentSession(services, ws, agent.id,
+                           login=None if login is None else session_fingerprint(login))
     async with services.push.subscribe(agent_channel(agent.id)) as pushes:
         forwarder = asyncio.create_task(session.forward(pushes), name=f"ws-push-{agent.id}")
         try:
@@ -127,10 +130,12 @@ async def screen_pop(services: Services, customer_id: str) -> dict[str, Any]:
 
 
 class AgentSession:
-    def __init__(self, services: Services, ws: web.WebSocketResponse, agent_id: str) -> None:
+    def __init__(self, services: Services, ws: web.WebSocketResponse, agent_id: str, *,
+                 login: str | None = None) -> None:
         self._services = services
         self._ws = ws
         self._agent_id = agent_id
+        self._login = login  # fingerprint of the browser session that opened this socket
         self._send_lock = asyncio.Lock()  # pushes and replies interleave on one socket
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "presence": self._presence, "accept": self._accept, "decline": self._decline,
@@ -152,6 +157,10 @@ class AgentSession:
             try:
                 if push.get("type") == "offer_ready":
                     await self._offer_by_id(str(push.get("offer_id")))
+                elif push.get("type") == "session_ended":
+                    if self._login is not None and push.get("session") == self._login:
+                        await self._ws.close(code=SESSION_ENDED, message=b"logged out")
+                        return
                 else:
                     await self.send(dict(push))
             except Exception:  # one bad push must not end the agent's connection

@@ -7,6 +7,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.domain.workforce import Role
+from core.services.access import csrf_token
+from workers.web.auth import SESSION
 from workers.web.endpoints import Api, Call
 from workers.web.keys import SERVICES
 
@@ -26,6 +29,16 @@ def register(api: Api) -> None:
         ready = all(v == "ok" for v in checks.values())
         return web.json_response({"status": "ready" if ready else "unavailable",
                                   "checks": checks}, status=200 if ready else 503)
+
+    @api.route("GET", "/api/me", summary="Who is calling (and the CSRF token of a browser "
+               "session, for X-CSRF-Token)", role=Role.AGENT, tag="operations")
+    async def me(call: Call[Any, Any]) -> web.Response:
+        assert call.principal is not None
+        session = call.request.get(SESSION)
+        return web.json_response({
+            "id": call.principal.id, "name": call.principal.name,
+            "role": call.principal.role.value, "agent_id": call.principal.agent_id,
+            "csrf_token": None if session is None else csrf_token(session)})
 
     @api.route("GET", "/api/openapi.json", summary="This document", role=None, tag="operations")
     async def openapi(call: Call[Any, Any]) -> web.Response:

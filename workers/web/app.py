@@ -23,6 +23,8 @@ from workers.web import (
     chat_pages,
     chat_ws,
     forms,
+    login,
+    pages,
     twilio_voice,
 )
 from workers.web.auth import ACCESS, auth_middleware
@@ -50,6 +52,8 @@ def build_app(services: Services) -> web.Application:
     app[ACCESS] = services.access
     app[RATE_LIMITS] = RateLimits()
     build_api().install(app)
+    pages.install(app)
+    login.install(app)
     agent_ws.install(app)
     forms.install(app)
     chat_ws.install(app)
