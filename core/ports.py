@@ -29,6 +29,7 @@ from core.domain.messaging import (
 )
 from core.domain.routing import Activation, ConfigDocument, RoutingDecision, RuleSetVersion
 from core.domain.sla import SlaClock
+from core.domain.verification import Verification
 from core.domain.work import AgentLoad, Offer, WorkItem
 from core.domain.workforce import Agent, Presence, Queue, Role, Team
 
@@ -187,6 +188,13 @@ class Principal:
     name: str
     role: Role
     agent_id: str | None = None
+
+
+class VerificationRepository(Protocol):
+    async def add(self, verification: Verification) -> None: ...
+    async def save(self, verification: Verification) -> None: ...
+    async def latest(self, reference: str) -> Verification | None: ...
+    async def count_since(self, customer_id: str, since: datetime) -> int: ...
 
 
 class AccessRepository(Protocol):
@@ -401,6 +409,7 @@ class UnitOfWork(Protocol):
     outbound: OutboundMessages
     chat: ChatRepository
     calls: CallRepository
+    verifications: VerificationRepository
     outbox: Outbox
     inbox: Inbox
 

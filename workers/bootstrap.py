@@ -26,6 +26,7 @@ from channels.voice.cti import CtiEvents
 from channels.voice.outbound import ClickToCall, TwilioAccount
 from channels.voice.service import VoiceService
 from channels.voice.signature import TwilioSignatures
+from channels.voice.verification import CodeMail, PhoneVerification
 from channels.webforms.submissions import Confirmations, FormSubmissions
 from core.bus.inprocess import InProcessBus
 from core.bus.push import InProcessPush, RedisPush
@@ -36,6 +37,7 @@ from core.ports import EventBus, Push, UnitOfWork
 from core.services.access import Access
 from core.services.agents import AgentAdmin
 from core.services.cases import CaseUpdates
+from core.services.identity_links import IdentityLinks
 from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
 from core.services.profiles import CustomerProfiles
@@ -152,7 +154,11 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                                  sender=email.sender, can_send=email.can_send,
                                  wake=wakeups.mail)),
             voice=VoiceService(uow=uow, read_uow=read_uow, ingestion=ingestion, clock=clock,
-                               loader=loader, profiles=profiles, default_region=region),
+                               loader=loader, profiles=profiles, default_region=region,
+                               verification=PhoneVerification(
+                                   links=IdentityLinks(uow, clock), clock=clock,
+                                   mail=CodeMail(sender=email.sender, can_send=email.can_send,
+                                                 wake=wakeups.mail))),
             cti=CtiEvents(uow=uow, ingestion=ingestion, clock=clock, default_region=region),
             calls=ClickToCall(account=_twilio_account(settings), uow=uow, ingestion=ingestion,
                               clock=clock, default_region=region),

@@ -42,7 +42,7 @@ class Option(BaseModel):
     label: Said  # "for a question about your invoice"
     goto: str | None = None  # a sub-menu node
     route: Route | None = None
-    self_service: Literal["case_status", "preferred_channel"] | None = None
+    self_service: Literal["case_status", "preferred_channel", "link_number"] | None = None
     language: Language | None = None  # "for English, press 9"
 
     @model_validator(mode="after")
@@ -144,6 +144,10 @@ DEMO_MENU = Menu(
                    label=_s("Om door te geven hoe we u het liefst benaderen, toets 4.",
                             "To tell us how you prefer to be contacted, press 4."),
                    self_service="preferred_channel"),
+            Option(key="5", keywords=("klantnummer", "customer number"),
+                   label=_s("Om dit telefoonnummer aan uw klantnummer te koppelen, toets 5.",
+                            "To link this phone number to your customer number, press 5."),
+                   self_service="link_number"),
             Option(key="0", keywords=("medewerker", "agent", "operator"),
                    label=_s("Voor een medewerker, toets 0.", "To speak to an agent, press 0."),
                    route=Route(queue="q_general", topic="agent")),

@@ -16,6 +16,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.voice import twiml
 from channels.voice.menu import DEMO_MENU, Language, Menu, Option, Route
+from channels.voice.verification import LINK_CODE_NODE, LINK_NUMBER_NODE, PhoneVerification
 from core.domain.calls import Call, CallOutcome, CallStatus
 from core.domain.channels import Channel, Direction
 from core.domain.clock import Clock
@@ -93,8 +94,10 @@ class Caller:
 class VoiceService:
     def __init__(self, *, uow: UnitOfWorkFactory, read_uow: UnitOfWorkFactory,
                  ingestion: ContactIngestion, clock: Clock, loader: ConfigurationLoader,
-                 profiles: CustomerProfiles, default_region: str) -> None:
+                 profiles: CustomerProfiles, default_region: str,
+                 verification: PhoneVerification) -> None:
         self._profiles = profiles
+        self._verification = verification
         self._uow = uow
         self._read_uow = read_uow  # lookups never wait for (or hold) the write lock
         self._ingestion = ingestion
@@ -131,6 +134,8 @@ class VoiceService:
         if node == PREFERENCE_NODE:
             await self._save_preference(response, menu, language, sid, digits)
             return self._menu(response, menu, language, "root", attempt=0)
+        if node in (LINK_NUMBER_NODE, LINK_CODE_NODE):
+            return await self._link_number(response, menu, language, node, sid, p)
         if node == COMPLAINT_NODE:
             if digits == "1" and case_id:
                 return await self._route(response, menu, language, sid, p, Route(
@@ -318,6 +323,8 @@ class VoiceService:
             return self._menu(response, menu, language, option.goto, attempt=0)
         if option.self_service == "preferred_channel":
             return await self._ask_preference(response, menu, language, sid)
+        if option.self_service == "link_number":
+            return self._verification.ask_number(response, menu, language)
         if option.self_service == "case_status":
             await self._case_status(response, menu, language, sid)
             return self._menu(response, menu, language, "root", attempt=0)
@@ -352,6 +359,35 @@ class VoiceService:
         word = {"nl": {Channel.EMAIL: "e-mail", Channel.PHONE: "telefoon"},
                 "en": {Channel.EMAIL: "e-mail", Channel.PHONE: "phone"}}[language][chosen]
         twiml.say(response, menu, language, line("preference_saved", language, channel=word))
+
+    async def _link_number(self, response: VoiceResponse, menu: Menu, language: Language,
+                           node: str, sid: str, p: Mapping[str, str]) -> str:
+        async with self._read_uow() as uow:
+            call = await uow.calls.get(sid)
+        if call is None:  # a step for a call we never saw start: treat it as new
+            call, _, _ = await self._start(p)
+        digits = p.get("Digits", "")
+        if not digits.strip("#*"):
+            return self._menu(response, menu, language, "root", attempt=0)
+        if node == LINK_NUMBER_NODE:
+            if await self._verification.number_entered(response, menu, language, sid=sid,
+                                                       phone=call.from_number, digits=digits):
+                return twiml.xml(response)
+            return self._menu(response, menu, language, "root", attempt=0)
+        step = await self._verification.code_entered(response, menu, language, sid=sid,
+                                                     phone=call.from_number, digits=digits)
+        if step.asking_again:
+            return twiml.xml(response)
+        if step.linked_customer_id is None:
+            return self._menu(response, menu, language, "root", attempt=0)
+        async with self._uow() as uow:  # the rest of this call knows who is calling
+            stored = await uow.calls.get(sid)
+            if stored is not None:
+                stored.customer_id = step.linked_customer_id
+                stored.outcome = stored.outcome or CallOutcome.SELF_SERVICE
+                await uow.calls.save(stored)
+                await uow.commit()
+        return self._menu(response, menu, language, "root", attempt=0)
 
     async def _case_status(self, response: VoiceResponse, menu: Menu, language: Language,
                            sid: str) -> None:

@@ -27,6 +27,7 @@ from core.ports import (
     QuarantineRecords,
     RoutingRecords,
     SlaRepository,
+    VerificationRepository,
     WorkforceRepository,
     WorkRepository,
 )
@@ -46,6 +47,7 @@ from core.storage.messaging import (
 from core.storage.outbox import OutboxWriter, SqlInbox
 from core.storage.routing import SqlRoutingRecords
 from core.storage.sla import SqlSla
+from core.storage.verifications import SqlVerifications
 from core.storage.work import SqlWork
 from core.storage.workforce import SqlAccess, SqlWorkforce
 
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         self.outbound: OutboundMessages = SqlOutboundMessages(conn)
         self.chat: ChatRepository = SqlChat(conn)
         self.calls: CallRepository = SqlCalls(conn, self._clock)
+        self.verifications: VerificationRepository = SqlVerifications(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
