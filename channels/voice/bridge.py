@@ -54,14 +54,20 @@ class CallBridge:
         response = VoiceResponse()
         async with self._read_uow() as uow:
             offer = await uow.work.get_offer(offer_id)
+            agent = await uow.workforce.get_agent(offer.agent_id) if offer else None
         if offer is None or offer.status is not OfferStatus.PENDING:
             response.redirect(twiml.url("requeue", offer=offer_id), method="POST")
             return twiml.xml(response)
         ring_s = max(MIN_RING_S, int((offer.expires_at - self._clock.now()).total_seconds()))
         dial = response.dial(timeout=ring_s, answer_on_bridge=True, method="POST",
                              action=twiml.url("dial-result", offer=offer_id))
-        dial.client(offer.agent_id, url=twiml.url("agent-answered", offer=offer_id),
-                    method="POST")
+        answered = twiml.url("agent-answered", offer=offer_id)
+        if agent is not None and agent.phone:
+            # A plain phone has no screen: the pop is on the agent's desktop already, and
+            # the agent-answered step runs as they pick up, before the caller is connected.
+            dial.number(agent.phone, url=answered, method="POST")
+        else:
+            dial.client(offer.agent_id, url=answered, method="POST")
         return twiml.xml(response)
 
     async def agent_answered(self, p: Mapping[str, str], offer_id: str) -> str:

@@ -66,7 +66,12 @@ class ClickToCall:
                            "SWITCHBOARD_TWILIO_CALLER_ID")
         caller_id = account.caller_id
         to = await self._number(number, customer_id)
-        sid = await self._create(account, caller_id, agent_id)
+        async with self._uow() as uow:
+            agent = await uow.workforce.get_agent(agent_id)
+        if agent is None:
+            raise NotFound("agent", agent_id)
+        # The agent's own phone when they have one, else their browser (Twilio Client).
+        sid = await self._create(account, caller_id, agent.phone or f"client:{agent_id}")
         now = self._clock.now()
         async with self._uow() as uow:
             await uow.calls.add(Call(sid=sid, direction="outbound", from_number=caller_id,
@@ -105,12 +110,12 @@ class ClickToCall:
             raise InvalidInput({"customer_id": "the customer has no phone number"})
         return phones[0]
 
-    async def _create(self, account: TwilioAccount, caller_id: str, agent_id: str) -> str:
+    async def _create(self, account: TwilioAccount, caller_id: str, agent_leg: str) -> str:
         base = account.public_url.rstrip("/")
         try:
             async with twilio_client(account) as client:
                 created = await client.calls.create_async(
-                    to=f"client:{agent_id}", from_=caller_id,
+                    to=agent_leg, from_=caller_id,
                     url=base + twiml.url("connect"), method="POST",
                     status_callback=base + twiml.url("status"), status_callback_method="POST",
                     status_callback_event=["initiated", "ringing", "answered", "completed"])

@@ -74,3 +74,6 @@ class Agent:
     presence_since: datetime
     active: bool = True
     queue_ids: list[str] = field(default_factory=list)  # the queues this agent takes work from
+    # E.164 number calls are put through to (a desk phone, a mobile); without one, the
+    # agent's Twilio Client identity (their id) rings in the browser.
+    phone: str | None = None

@@ -10,6 +10,7 @@ from core.domain.clock import Clock
 from core.domain.errors import Conflict, InvalidInput, NotFound
 from core.domain.ids import new_id
 from core.domain.workforce import DEFAULT_CAPACITY, Agent, Queue, Team, Tier
+from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -22,6 +23,7 @@ class AgentChanges:
     skills: Mapping[str, int] | None = None
     capacity: Mapping[Channel, int] | None = None
     active: bool | None = None
+    phone: str | None = None  # "" removes the number
 
 
 class AgentAdmin:
@@ -101,6 +103,11 @@ async def _check_references(uow: UnitOfWork, changes: AgentChanges) -> None:
         for index, queue in enumerate(changes.queue_ids):
             if queue not in known:
                 reasons[f"queues[{index}]"] = f"no queue {queue!r}"
+    if changes.phone:
+        number = normalise_phone(changes.phone, "ZZ")  # international format only
+        if number.normalized is None:
+            reasons["phone"] = ("give the number in international format, e.g. +31201234567 "
+                                f"({number.problem})")
     if reasons:
         raise InvalidInput(reasons)
 
@@ -120,3 +127,5 @@ def _apply(agent: Agent, changes: AgentChanges) -> None:
         agent.capacity = {**DEFAULT_CAPACITY, **changes.capacity}
     if changes.active is not None:
         agent.active = changes.active
+    if changes.phone is not None:
+        agent.phone = normalise_phone(changes.phone, "ZZ").normalized if changes.phone else None

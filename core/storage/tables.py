@@ -182,6 +182,7 @@ agents = sa.Table(
     sa.Column("presence_since", UTCDateTime, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("queue_ids", JSONDoc, nullable=False, server_default="[]"),
+    sa.Column("phone", sa.String(32)),
 )
 
 users = sa.Table(

@@ -41,7 +41,7 @@ class SqlWorkforce:
                 team_ids=list(agent.team_ids), skills=dict(agent.skills),
                 capacity={c.value: n for c, n in agent.capacity.items()},
                 presence=agent.presence.value, presence_since=agent.presence_since,
-                active=agent.active, queue_ids=list(agent.queue_ids)))
+                active=agent.active, queue_ids=list(agent.queue_ids), phone=agent.phone))
         except sa.exc.IntegrityError as err:
             # Two admins creating the same username at once: the database decides.
             raise Conflict(f"username {agent.username!r} is taken") from err
@@ -53,7 +53,7 @@ class SqlWorkforce:
             team_ids=list(agent.team_ids), skills=dict(agent.skills),
             capacity={c.value: n for c, n in agent.capacity.items()},
             presence=agent.presence.value, presence_since=agent.presence_since,
-            active=agent.active, queue_ids=list(agent.queue_ids)))
+            active=agent.active, queue_ids=list(agent.queue_ids), phone=agent.phone))
         await self._set_queues(agent)
 
     async def _set_queues(self, agent: Agent) -> None:
@@ -104,7 +104,7 @@ def _agent(r: sa.RowMapping) -> Agent:
         team_ids=list(r["team_ids"]), skills={k: int(v) for k, v in r["skills"].items()},
         capacity={Channel(k): int(v) for k, v in r["capacity"].items()},
         presence=Presence(r["presence"]), presence_since=r["presence_since"],
-        active=r["active"], queue_ids=list(r["queue_ids"]))
+        active=r["active"], queue_ids=list(r["queue_ids"]), phone=r["phone"])
 
 
 class SqlAccess:

@@ -318,6 +318,13 @@ async def test_click_to_call_rings_the_agent_then_dials_the_customer(
                                                   json={"number": "+31612345678"})
         assert not_configured.status == 422  # a supervisor token has no phone of its own
 
+        await centre.client.patch(f"/api/agents/{agent_id}", headers=centre.supervisor,
+                                  json={"phone": "+31205550123"})
+        from_desk = await centre.client.post("/api/calls", headers=headers,
+                                             json={"number": "+31612345678"})
+        assert from_desk.status == 202
+        assert twilio.created[-1]["To"] == "+31205550123"  # the agent's own phone first
+
 
 # --- putting a waiting caller through to the agent routing chose -------------------------
 
@@ -364,6 +371,40 @@ async def test_the_chosen_agent_sees_the_pop_then_rings_and_answering_accepts(
     assert stored_call is not None and stored_call.outcome is not None
     assert stored_call.outcome.value == "answered"
     await desk.close()
+
+
+async def test_an_agent_with_a_desk_phone_is_rung_on_it(
+        switchboard_with_agents: tuple[Centre, Any]) -> None:
+    centre, twilio = switchboard_with_agents
+    jan = await known_caller(centre)
+    await routed_case(centre, jan["case_id"])
+    agent_id, headers = await centre.agent("Dirk", tier=1, skills={}, queues=["q_general"])
+    bad = await centre.client.patch(f"/api/agents/{agent_id}", headers=centre.supervisor,
+                                    json={"phone": "020 123"})
+    assert bad.status == 422 and "phone" in (await bad.json())["error"]["fields"]
+    patched = await centre.client.patch(f"/api/agents/{agent_id}", headers=centre.supervisor,
+                                        json={"phone": "+31 20 555 0123"})
+    assert (await patched.json())["phone"] == "+31205550123"
+    await post(centre, "/webhooks/twilio/voice", call("CA22"))
+    desk = await available(centre, headers)
+    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+               call("CA22", Digits="0", CallStatus="in-progress"))
+    offer = await receive(desk, "offer")
+    [(_, update)] = await twilio.wait_for_updates(1)
+    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA22"))
+    assert dial is not None and dial.find("Dial/Client") is None
+    number = dial.find("Dial/Number")
+    assert number is not None and number.text == "+31205550123"
+    _, connected = await post(centre, number.get("url", ""), call("CA22b"))
+    assert connected is not None and list(connected) == []
+    async with centre.services.read_uow() as uow:
+        stored = await uow.work.get_offer(offer["offer_id"])
+    assert stored is not None and stored.status.value == "accepted"
+    await desk.close()
+
+    cleared = await centre.client.patch(f"/api/agents/{agent_id}", headers=centre.supervisor,
+                                        json={"phone": ""})
+    assert (await cleared.json())["phone"] is None
 
 
 async def test_no_answer_puts_the_caller_back_for_the_next_agent(

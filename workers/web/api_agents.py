@@ -23,7 +23,7 @@ def register(api: Api) -> None:
         agent = await call.request.app[SERVICES].agents.create(
             name=b.name, username=b.username, changes=AgentChanges(
                 tier=Tier(b.tier), team_ids=b.teams, queue_ids=b.queues, skills=b.skills,
-                capacity=b.capacity))
+                capacity=b.capacity, phone=b.phone))
         return web.json_response(serialize.agent(agent), status=201)
 
     @api.route("GET", "/api/agents", summary="All agents", role=Role.SUPERVISOR, tag="agents")
@@ -38,7 +38,8 @@ def register(api: Api) -> None:
         return web.json_response(serialize.agent(agent))
 
     @api.route("PATCH", "/api/agents/{id}",
-               summary="Change skills, tier, teams, queues, capacity, active or presence",
+               summary="Change skills, tier, teams, queues, capacity, active, presence or "
+               "the phone number calls are put through to",
                role=Role.SUPERVISOR, tag="agents", body=AgentPatch,
                responses={200: "The agent", 404: "No such agent", 422: "Invalid input"})
     async def patch_agent(call: Call[AgentPatch, Any]) -> web.Response:
@@ -46,7 +47,8 @@ def register(api: Api) -> None:
         services = call.request.app[SERVICES]
         agent = await services.agents.update(call.path("id"), AgentChanges(
             name=b.name, tier=Tier(b.tier) if b.tier else None, team_ids=b.teams,
-            queue_ids=b.queues, skills=b.skills, capacity=b.capacity, active=b.active))
+            queue_ids=b.queues, skills=b.skills, capacity=b.capacity, active=b.active,
+            phone=b.phone))
         if b.presence is not None:
             agent = await services.desk.set_presence(agent.id, b.presence, reason="supervisor")
         return web.json_response(serialize.agent(agent))

@@ -189,6 +189,7 @@ class AgentIn(Strict):
     skills: dict[Skill, Annotated[int, Field(ge=1, le=5)]] = Field(default_factory=dict,
                                                                     max_length=100)
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
 
 
 class AgentPatch(Strict):
@@ -201,6 +202,7 @@ class AgentPatch(Strict):
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] | None = None
     active: bool | None = None
     presence: Presence | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None  # "" removes it
 
     @model_validator(mode="after")
     def _something(self) -> AgentPatch:

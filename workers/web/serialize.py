@@ -99,7 +99,7 @@ def agent(a: Agent) -> dict[str, Any]:
         "teams": list(a.team_ids), "queues": list(a.queue_ids), "skills": dict(a.skills),
         "capacity": {c.value: n for c, n in a.capacity.items()},
         "presence": a.presence.value, "presence_since": _at(a.presence_since),
-        "active": a.active,
+        "active": a.active, "phone": a.phone,
     }
 
 
