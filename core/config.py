@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     bus_reclaim_idle_s: float = Field(default=30.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
     drain_timeout_s: float = Field(default=10.0, ge=0)
+    serve_workers: str = Field(
+        default="all", pattern=r"^(all|none|[a-z-]+(,[a-z-]+)*)$",
+        description="Which workers `switchboard serve` runs beside the web server: all (one "
+        "process does everything), none (a web process of a scaled-out set, with workers "
+        "started separately by `switchboard worker NAME`), or a comma-separated list.")
     session_ttl_hours: float = Field(
         default=12.0, gt=0, le=24 * 30, description="A browser login lasts this long "
         "(then the agent logs in again); logging out ends it at once.")
@@ -132,7 +137,7 @@ class Settings(BaseSettings):
 
     @field_validator("redis_url", "imap_url", "smtp_url", "mail_from", "twilio_account_sid",
                      "twilio_auth_token", "public_url", "twilio_hold_music_url",
-                     "twilio_caller_id", mode="before")
+                     "twilio_caller_id", "cti_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value in ("", None) else value

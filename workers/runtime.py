@@ -103,6 +103,7 @@ async def _supervised(work: Awaitable[None], stop: asyncio.Event, name: str, *,
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 ready: Callable[[str], None] | None = None) -> None:
     stop = stop or asyncio.Event()
+    workers = served_workers(settings)
     async with bootstrap.build(settings) as services:
         runner = web.AppRunner(build_app(services), handle_signals=False,
                                shutdown_timeout=settings.drain_timeout_s)
@@ -114,9 +115,24 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             log.info("listening on %s", url)
             if ready is not None:
                 ready(url)
-            await run_workers(services, list(WORKERS), stop)
+            await run_workers(services, workers, stop)
+            await stop.wait()  # a web-only process has no workers to wait for
         finally:
             await runner.cleanup()
+
+
+def served_workers(settings: Settings) -> list[str]:
+    """The workers a ``serve`` process runs itself (SWITCHBOARD_SERVE_WORKERS)."""
+    if settings.serve_workers == "all":
+        return list(WORKERS)
+    if settings.serve_workers == "none":
+        return []
+    names = settings.serve_workers.split(",")
+    unknown = [n for n in names if n not in WORKERS]
+    if unknown:
+        raise ValueError(f"SWITCHBOARD_SERVE_WORKERS names unknown workers {unknown}; "
+                         f"known: {', '.join(WORKERS)}")
+    return names
 
 
 def _url(runner: web.AppRunner) -> str:
