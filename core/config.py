@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -134,6 +135,26 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, url: SecretStr) -> SecretStr:
         return SecretStr(with_async_driver(url.get_secret_value()))
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds (tokens, and passwords also inside URLs),
+        so log output can be scrubbed of them whatever a library prints at DEBUG."""
+        found: list[SecretStr | None] = [
+            self.database_url, self.redis_url, self.imap_url, self.smtp_url,
+            self.twilio_auth_token, self.cti_secret]
+        for mailbox in self.mailboxes:
+            found += [mailbox.url, mailbox.password]
+        values: set[str] = set()
+        for secret in found:
+            if secret is None:
+                continue
+            text = secret.get_secret_value()
+            if "://" in text:
+                password = urlsplit(text).password
+                values.update({password, unquote(password)} if password else set())
+            else:
+                values.add(text)
+        return sorted(v for v in values if len(v) >= 4)
 
     @field_validator("redis_url", "imap_url", "smtp_url", "mail_from", "twilio_account_sid",
                      "twilio_auth_token", "public_url", "twilio_hold_music_url",

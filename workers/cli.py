@@ -78,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as err:
         print(f"switchboard: invalid configuration:\n{err}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level, "text" if sys.stderr.isatty() else settings.log_format)
+    logs.configure(settings.log_level, "text" if sys.stderr.isatty() else settings.log_format,
+                   secrets=settings.secret_values())
     return asyncio.run(_run(args, settings))
 
 
