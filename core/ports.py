@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from core.domain.calls import Call
+from core.domain.channels import Channel
 from core.domain.chat import ChatMessage, Conversation
 from core.domain.contact import Case, CaseStatus, Contact
 from core.domain.customer import Customer, Identifier, IdentifierKind, Merge, PossibleDuplicate
@@ -30,7 +31,7 @@ from core.domain.messaging import (
 from core.domain.routing import Activation, ConfigDocument, RoutingDecision, RuleSetVersion
 from core.domain.sla import SlaClock
 from core.domain.verification import Verification
-from core.domain.work import AgentLoad, Offer, WorkItem
+from core.domain.work import AgentLoad, Offer, WorkItem, WorkStatus
 from core.domain.workforce import Agent, Presence, Queue, Role, Team
 
 EnvelopeHandler = Callable[[Envelope], Awaitable[None]]
@@ -293,6 +294,63 @@ class SlaRepository(Protocol):
     async def next_deadline(self) -> datetime | None: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaitingWork:
+    """Work waiting in one queue on one channel, still queued or being offered: how many
+    items, and since when the oldest of them waits."""
+
+    queue_id: str
+    channel: Channel
+    status: WorkStatus  # QUEUED or OFFERED
+    count: int
+    oldest_enqueued_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldWork:
+    """A work item an agent holds (ASSIGNED) or is being offered (OFFERED)."""
+
+    work_item_id: str
+    case_id: str
+    case_number: int | None  # None when the case row is gone
+    channel: Channel
+    queue_id: str
+    status: WorkStatus
+    agent_id: str | None
+    since: datetime | None  # when the offer was made (OFFERED) or accepted (ASSIGNED)
+    expires_at: datetime | None  # the pending offer's deadline (OFFERED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoardClock:
+    """An SLA clock with what the wallboard needs of its case: the queue its work is in
+    (the case's newest work item's, else the case's) and whether it was answered or ended,
+    which the clock itself learns only a moment later (the SLA follower)."""
+
+    clock: SlaClock
+    case_number: int
+    queue_id: str | None
+    case_status: CaseStatus
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class WallboardQueries(Protocol):
+    """Read-only queries behind the supervisors' live wallboard."""
+
+    async def waiting_work(self) -> list[WaitingWork]:
+        """Queued and offered work grouped by (queue, channel, status)."""
+        ...
+    async def held_work(self) -> list[HeldWork]:
+        """Every offered and assigned work item, with its case number and agent."""
+        ...
+    async def board_clocks(self, *, stopped_since: datetime) -> list[BoardClock]:
+        """Every clock not stopped, and the first-response clocks stopped at or after
+        ``stopped_since``."""
+        ...
+
+
 class BlobStore(Protocol):
     """Content-addressed bytes (raw originals, attachments): the key is the content's hash,
     so storing the same bytes twice stores them once."""
@@ -409,6 +467,7 @@ class UnitOfWork(Protocol):
     outbound: OutboundMessages
     chat: ChatRepository
     calls: CallRepository
+    wallboard: WallboardQueries
     verifications: VerificationRepository
     outbox: Outbox
     inbox: Inbox

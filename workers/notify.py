@@ -12,6 +12,7 @@ import logging
 from channels.voice.outbound import TwilioUnavailable
 from core.domain.events import Envelope
 from workers.services import Services
+from workers.wallboard import hint_board_changed
 
 SUPERVISORS = "supervisors"
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def agent_channel(agent_id: str) -> str:
 async def notify(services: Services, envelope: Envelope) -> None:
     p = envelope.payload
     push = services.push
+    await hint_board_changed(push, envelope)  # supervisors' wallboards
     if envelope.topic == "routing.offer_made":
         # The screen-pop first, then (for a waiting caller) the agent's phone rings.
         await push.publish(agent_channel(str(p["agent_id"])),

@@ -28,6 +28,7 @@ from core.ports import (
     RoutingRecords,
     SlaRepository,
     VerificationRepository,
+    WallboardQueries,
     WorkforceRepository,
     WorkRepository,
 )
@@ -48,6 +49,7 @@ from core.storage.outbox import OutboxWriter, SqlInbox
 from core.storage.routing import SqlRoutingRecords
 from core.storage.sla import SqlSla
 from core.storage.verifications import SqlVerifications
+from core.storage.wallboard import SqlWallboard
 from core.storage.work import SqlWork
 from core.storage.workforce import SqlAccess, SqlWorkforce
 
@@ -95,6 +97,7 @@ class SqlUnitOfWork:
         self.outbound: OutboundMessages = SqlOutboundMessages(conn)
         self.chat: ChatRepository = SqlChat(conn)
         self.calls: CallRepository = SqlCalls(conn, self._clock)
+        self.wallboard: WallboardQueries = SqlWallboard(conn)
         self.verifications: VerificationRepository = SqlVerifications(conn)
         return self
 

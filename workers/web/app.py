@@ -25,6 +25,7 @@ from workers.web import (
     forms,
     login,
     pages,
+    supervisor_ws,
     twilio_voice,
 )
 from workers.web.auth import ACCESS, auth_middleware
@@ -55,6 +56,7 @@ def build_app(services: Services) -> web.Application:
     pages.install(app)
     login.install(app)
     agent_ws.install(app)
+    supervisor_ws.install(app)
     forms.install(app)
     chat_ws.install(app)
     chat_pages.install(app)

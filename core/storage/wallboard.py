@@ -1,0 +1,87 @@
+"""The wallboard's read queries in SQL: what waits where, who holds what, which clocks count.
+
+Each is one statement over indexed columns where the schema allows: waiting and held work
+are read through ``ix_work_items_waiting`` (status first), clocks through their case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.domain.channels import Channel
+from core.domain.contact import CaseStatus
+from core.domain.work import WorkStatus
+from core.ports import BoardClock, HeldWork, WaitingWork
+from core.storage.sla import _clock
+from core.storage.tables import cases, offers, sla_clocks, work_items
+
+_WAITING = (WorkStatus.QUEUED.value, WorkStatus.OFFERED.value)
+_HELD = (WorkStatus.OFFERED.value, WorkStatus.ASSIGNED.value)
+_FIRST_RESPONSE = "first_response"  # SlaKind.FIRST_RESPONSE as stored
+
+
+class SqlWallboard:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def waiting_work(self) -> list[WaitingWork]:
+        w = work_items.c
+        rows = await self._conn.execute(
+            sa.select(w.queue_id, w.channel, w.status, sa.func.count().label("n"),
+                      sa.func.min(w.enqueued_at).label("oldest"))
+            .where(w.status.in_(_WAITING))
+            .group_by(w.queue_id, w.channel, w.status)
+            .order_by(w.queue_id, w.channel, w.status))
+        return [WaitingWork(queue_id=r.queue_id, channel=Channel(r.channel),
+                            status=WorkStatus(r.status), count=int(r.n),
+                            oldest_enqueued_at=r.oldest) for r in rows]
+
+    async def held_work(self) -> list[HeldWork]:
+        w, o = work_items.c, offers.c
+        rows = await self._conn.execute(
+            sa.select(w.id, w.case_id, w.channel, w.queue_id, w.status, w.assigned_agent_id,
+                      cases.c.number, o.agent_id.label("offered_to"),
+                      o.created_at.label("offered_at"), o.answered_at, o.expires_at)
+            .select_from(work_items
+                         .outerjoin(cases, cases.c.id == w.case_id)
+                         .outerjoin(offers, o.id == w.offer_id))
+            .where(w.status.in_(_HELD))
+            .order_by(w.enqueued_at, w.id))
+        held: list[HeldWork] = []
+        for r in rows:
+            status = WorkStatus(r.status)
+            offered = status is WorkStatus.OFFERED
+            held.append(HeldWork(
+                work_item_id=r.id, case_id=r.case_id, case_number=r.number,
+                channel=Channel(r.channel), queue_id=r.queue_id, status=status,
+                agent_id=r.offered_to if offered else r.assigned_agent_id,
+                since=r.offered_at if offered else r.answered_at,
+                expires_at=r.expires_at if offered else None))
+        return held
+
+    async def board_clocks(self, *, stopped_since: datetime) -> list[BoardClock]:
+        c = sla_clocks.c
+        newest_item_queue = (
+            sa.select(work_items.c.queue_id)
+            .where(work_items.c.case_id == c.case_id)
+            .order_by(work_items.c.created_at.desc(), work_items.c.id.desc())
+            .limit(1)
+            .scalar_subquery())
+        rows = (await self._conn.execute(
+            sa.select(sla_clocks, cases.c.number.label("case_number"),
+                      sa.func.coalesce(newest_item_queue, cases.c.queue_id)
+                      .label("board_queue_id"),
+                      cases.c.status.label("case_status"), cases.c.first_responded_at,
+                      cases.c.resolved_at, cases.c.closed_at)
+            .select_from(sla_clocks.join(cases, cases.c.id == c.case_id))
+            .where(sa.or_(c.stopped_at.is_(None),
+                          sa.and_(c.kind == _FIRST_RESPONSE, c.stopped_at >= stopped_since)))
+            .order_by(c.id))).mappings()
+        return [BoardClock(clock=_clock(r), case_number=r["case_number"],
+                           queue_id=r["board_queue_id"], case_status=CaseStatus(r["case_status"]),
+                           first_responded_at=r["first_responded_at"],
+                           resolved_at=r["resolved_at"], closed_at=r["closed_at"])
+                for r in rows]
