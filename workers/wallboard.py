@@ -129,10 +129,12 @@ class WallboardHub:
         try:
             yield watcher
         finally:
-            async with self._lock:
-                self._watchers.discard(watcher)
-                if not self._watchers:
-                    await self._stop()
+            # At once, so a cancelled handler cannot leave its watcher behind.
+            self._watchers.discard(watcher)
+            if not self._watchers:
+                async with self._lock:
+                    if not self._watchers:  # nobody joined meanwhile
+                        await self._stop()
 
     def refresh(self) -> None:
         """Recompute soon (within the coalescing window)."""

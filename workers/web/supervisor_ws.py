@@ -112,6 +112,8 @@ class SupervisorSession:
                 await self.send_text(text)
             except ConnectionError:  # the socket is going; receive() sees it end
                 return
+            except Exception:  # one bad push must not end the supervisor's connection
+                log.exception("could not push to supervisor %s", self._principal.id)
 
     async def receive(self) -> None:
         async for raw in self._ws:
