@@ -435,6 +435,107 @@ class CallRepository(Protocol):
         ...
 
 
+# --- reports: what happened in a period, for supervisors -----------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VolumeCount:
+    """Contacts received in one UTC hour (folded into the business time zone's days by the
+    service), by channel, direction and the type of their case (None: no case)."""
+
+    hour: datetime
+    channel: str
+    direction: str
+    case_type: str | None
+    contacts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTally:
+    """Inbound calls that entered a queue, per queue (see docs/reports.md)."""
+
+    queue_id: str | None
+    entered: int
+    waiting: int  # still in the queue: neither answered, ended nor a callback
+    answered: int
+    answered_within_target: int
+    abandoned: int
+    callbacks: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkTally:
+    """Routed contacts (one work item each), per channel, queue and the agent who accepted
+    first (None: not accepted); durations are sums in seconds over ``count``-named rows."""
+
+    channel: str
+    queue_id: str | None
+    agent_id: str | None
+    routed: int
+    accepted: int
+    answer_wait_s: float  # over accepted
+    handled: int
+    handle_s: float  # over handled
+    responded: int
+    first_response_s: float  # over responded
+    sla_met: int
+    sla_missed: int
+    sla_pending: int
+    chats: int
+    chats_answered: int
+    chats_abandoned: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolutionTally:
+    """Cases resolved in the period, by the channel of their first contact and their queue;
+    ``first_contact``: with exactly one inbound contact."""
+
+    channel: str | None
+    queue_id: str | None
+    resolved: int
+    first_contact: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactLine:
+    """One contact with what reporting knows of it: a row of the CSV export."""
+
+    contact_id: str
+    received_at: datetime
+    channel: str
+    direction: str
+    customer_id: str
+    customer_name: str | None
+    case_number: int | None
+    case_type: str | None
+    case_status: str | None
+    queue_id: str | None
+    wait_s: float | None
+    handle_s: float | None
+    first_response_s: float | None
+    sla_met: bool | None  # None: no first-response clock on this contact, or not decided
+    outcome: str | None
+
+
+class ReportQueries(Protocol):
+    """Read-only reporting over contacts received in ``[start, end)``; ``now`` decides
+    which running SLA clocks are already overdue. Definitions: docs/reports.md."""
+
+    async def volumes(self, start: datetime, end: datetime) -> list[VolumeCount]: ...
+    async def calls(self, start: datetime, end: datetime, *,
+                    answer_within_s: int) -> list[CallTally]: ...
+    async def work(self, start: datetime, end: datetime, *,
+                   now: datetime) -> list[WorkTally]: ...
+    async def resolutions(self, start: datetime, end: datetime) -> list[ResolutionTally]:
+        """Over cases resolved (not contacts received) in the period."""
+        ...
+    def contact_lines(self, start: datetime, end: datetime, *,
+                      now: datetime) -> AsyncIterator[ContactLine]:
+        """Oldest first, streamed from the database (a year does not sit in memory)."""
+        ...
+
+
 class Outbox(Protocol):
     def add(self, events: Sequence[Event]) -> None:
         """Queue events to leave with this unit of work's commit (and only then)."""
@@ -467,6 +568,7 @@ class UnitOfWork(Protocol):
     outbound: OutboundMessages
     chat: ChatRepository
     calls: CallRepository
+    reports: ReportQueries
     wallboard: WallboardQueries
     verifications: VerificationRepository
     outbox: Outbox

@@ -25,6 +25,7 @@ from core.ports import (
     OutboundMessages,
     Outbox,
     QuarantineRecords,
+    ReportQueries,
     RoutingRecords,
     SlaRepository,
     VerificationRepository,
@@ -46,6 +47,7 @@ from core.storage.messaging import (
     SqlQuarantine,
 )
 from core.storage.outbox import OutboxWriter, SqlInbox
+from core.storage.reports import SqlReports
 from core.storage.routing import SqlRoutingRecords
 from core.storage.sla import SqlSla
 from core.storage.verifications import SqlVerifications
@@ -97,6 +99,7 @@ class SqlUnitOfWork:
         self.outbound: OutboundMessages = SqlOutboundMessages(conn)
         self.chat: ChatRepository = SqlChat(conn)
         self.calls: CallRepository = SqlCalls(conn, self._clock)
+        self.reports: ReportQueries = SqlReports(conn)
         self.wallboard: WallboardQueries = SqlWallboard(conn)
         self.verifications: VerificationRepository = SqlVerifications(conn)
         return self

@@ -17,6 +17,7 @@ from workers.web import (
     api_forms,
     api_mail,
     api_meta,
+    api_reports,
     api_routing,
     api_voice,
     api_workforce,
@@ -39,7 +40,7 @@ def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
                    api_routing, api_mail, api_workforce, api_forms, api_chat,
-                   api_voice, api_calls):
+                   api_voice, api_calls, api_reports):
         module.register(api)
     return api
 
