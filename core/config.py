@@ -7,6 +7,7 @@ passwords, so they are ``SecretStr`` and never show in a repr or a log line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -83,6 +84,10 @@ class Settings(BaseSettings):
     bus_reclaim_idle_s: float = Field(default=30.0, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
     drain_timeout_s: float = Field(default=10.0, ge=0)
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(), description="Addresses or networks of the reverse proxies in front "
+        "(e.g. [\"10.0.0.0/8\"]): only from them are X-Forwarded-For / -Proto / -Host "
+        "believed, which gives rate limits the real client and cookies their Secure flag.")
     serve_workers: str = Field(
         default="all", pattern=r"^(all|none|[a-z-]+(,[a-z-]+)*)$",
         description="Which workers `switchboard serve` runs beside the web server: all (one "
@@ -135,6 +140,16 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, url: SecretStr) -> SecretStr:
         return SecretStr(with_async_driver(url.get_secret_value()))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
     def secret_values(self) -> list[str]:
         """Every secret this configuration holds (tokens, and passwords also inside URLs),

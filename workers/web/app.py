@@ -33,6 +33,7 @@ from workers.web.auth import ACCESS, auth_middleware
 from workers.web.endpoints import Api
 from workers.web.errors import error_middleware
 from workers.web.keys import SERVICES
+from workers.web.proxies import trusted_proxies_middleware
 from workers.web.ratelimit import RATE_LIMITS, RateLimits
 
 
@@ -46,8 +47,9 @@ def build_api() -> Api:
 
 
 def build_app(services: Services) -> web.Application:
+    proxies = trusted_proxies_middleware(services.settings.trusted_proxies)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[*([proxies] if proxies else []), error_middleware, auth_middleware],
         client_max_size=services.settings.api_max_body_bytes,
     )
     app[SERVICES] = services

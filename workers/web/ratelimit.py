@@ -30,7 +30,8 @@ def limit(text: str) -> RateLimitItem:
 
 
 def client_ip(request: web.Request) -> str:
-    # Behind a reverse proxy, configure it to pass the client address (issue 8, deploy/).
+    # Behind a reverse proxy this is the client it names, when SWITCHBOARD_TRUSTED_PROXIES
+    # says the proxy is ours (workers/web/proxies.py).
     return request.remote or "unknown"
 
 
