@@ -345,9 +345,12 @@ class WallboardQueries(Protocol):
     async def held_work(self) -> list[HeldWork]:
         """Every offered and assigned work item, with its case number and agent."""
         ...
-    async def board_clocks(self, *, stopped_since: datetime) -> list[BoardClock]:
-        """Every clock not stopped, and the first-response clocks stopped at or after
-        ``stopped_since``."""
+    async def board_clocks(self, *, since: datetime, now: datetime) -> list[BoardClock]:
+        """The clocks the board may count or show, a superset of what it needs: first-
+        response clocks stopped at or after ``since``; clocks not stopped and not paused
+        that are flagged or past their warning or due time at ``now``; and first-response
+        clocks not stopped whose case records a first response, resolution or closing at
+        or after ``since``."""
         ...
 
 

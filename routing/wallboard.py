@@ -271,7 +271,7 @@ class Wallboard:
             loads = await uow.work.loads([a.id for a in agents])
             waiting = await uow.wallboard.waiting_work()
             held = await uow.wallboard.held_work()
-            clocks = await uow.wallboard.board_clocks(stopped_since=since)
+            clocks = await uow.wallboard.board_clocks(since=since, now=now)
 
         boards = {q.id: QueueBoard(id=q.id, name=q.name) for q in queues}
 

@@ -1,12 +1,15 @@
 """The wallboard's read queries in SQL: what waits where, who holds what, which clocks count.
 
-Each is one statement over indexed columns where the schema allows: waiting and held work
-are read through ``ix_work_items_waiting`` (status first), clocks through their case.
+Each is one statement. Waiting and held work are read through ``ix_work_items_waiting``
+(status first). Clocks are narrowed in SQL to the few the board can count or show (answered
+today, in trouble now), so a large backlog of open cases costs a scan, not a transfer; the
+board's own rules (``routing.wallboard``) then decide on each.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -62,26 +65,36 @@ class SqlWallboard:
                 expires_at=r.expires_at if offered else None))
         return held
 
-    async def board_clocks(self, *, stopped_since: datetime) -> list[BoardClock]:
-        c = sla_clocks.c
-        newest_item_queue = (
-            sa.select(work_items.c.queue_id)
-            .where(work_items.c.case_id == c.case_id)
-            .order_by(work_items.c.created_at.desc(), work_items.c.id.desc())
-            .limit(1)
-            .scalar_subquery())
-        rows = (await self._conn.execute(
-            sa.select(sla_clocks, cases.c.number.label("case_number"),
-                      sa.func.coalesce(newest_item_queue, cases.c.queue_id)
-                      .label("board_queue_id"),
-                      cases.c.status.label("case_status"), cases.c.first_responded_at,
-                      cases.c.resolved_at, cases.c.closed_at)
-            .select_from(sla_clocks.join(cases, cases.c.id == c.case_id))
-            .where(sa.or_(c.stopped_at.is_(None),
-                          sa.and_(c.kind == _FIRST_RESPONSE, c.stopped_at >= stopped_since)))
-            .order_by(c.id))).mappings()
+    async def board_clocks(self, *, since: datetime, now: datetime) -> list[BoardClock]:
+        rows = (await self._conn.execute(board_clocks_query(since=since, now=now))).mappings()
         return [BoardClock(clock=_clock(r), case_number=r["case_number"],
                            queue_id=r["board_queue_id"], case_status=CaseStatus(r["case_status"]),
                            first_responded_at=r["first_responded_at"],
                            resolved_at=r["resolved_at"], closed_at=r["closed_at"])
                 for r in rows]
+
+
+def board_clocks_query(*, since: datetime, now: datetime) -> sa.Select[Any]:
+    c, k = sla_clocks.c, cases.c
+    first_response = c.kind == _FIRST_RESPONSE
+    answered_today = sa.and_(first_response, c.stopped_at >= since)
+    in_trouble = sa.and_(  # alerts, and overdue today
+        c.stopped_at.is_(None), c.paused_at.is_(None),
+        sa.or_(c.warned.is_(True), c.breached.is_(True), c.warn_at <= now, c.due_at <= now))
+    answered_not_yet_stopped = sa.and_(  # the SLA follower has not caught up yet
+        first_response, c.stopped_at.is_(None),
+        sa.or_(k.first_responded_at >= since, k.resolved_at >= since, k.closed_at >= since))
+    newest_item_queue = (
+        sa.select(work_items.c.queue_id)
+        .where(work_items.c.case_id == c.case_id)
+        .order_by(work_items.c.created_at.desc(), work_items.c.id.desc())
+        .limit(1)
+        .scalar_subquery())
+    return (
+        sa.select(sla_clocks, k.number.label("case_number"),
+                  sa.func.coalesce(newest_item_queue, k.queue_id).label("board_queue_id"),
+                  k.status.label("case_status"), k.first_responded_at, k.resolved_at,
+                  k.closed_at)
+        .select_from(sla_clocks.join(cases, k.id == c.case_id))
+        .where(sa.or_(answered_today, in_trouble, answered_not_yet_stopped))
+        .order_by(c.id))

@@ -20,7 +20,10 @@ from aiohttp import ClientWebSocketResponse, WSServerHandshakeError
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.config import Settings
+from core.domain.contact import Case, CaseStatus, CaseType
+from core.domain.customer import Customer
 from core.domain.events import Envelope
+from core.domain.sla import SlaClock, SlaKind
 from core.domain.workforce import Presence, Queue, Role
 from core.services.agents import AgentChanges
 from tests.conftest import REDIS_URL, unavailable
@@ -35,6 +38,7 @@ from tests.support.centre import (
 from tests.support.clock import FakeClock
 from workers import bootstrap
 from workers.runtime import run_workers
+from workers.services import Services
 from workers.wallboard import WallboardHub
 from workers.web.app import build_app
 from workers.web.supervisor_ws import WALLBOARD_HUB
@@ -262,6 +266,66 @@ async def test_agents_and_strangers_are_refused(centre: Centre) -> None:
     error = await receive(ws, "error")
     assert (error["code"], error["ref"]) == ("unknown_type", "take_over")
     await ws.close()
+
+
+# --- the clock query: only what the board can count or show ------------------------------
+
+
+async def test_the_board_reads_only_the_clocks_it_can_count_or_show(
+        services: Services) -> None:
+    now = datetime(2026, 11, 17, 11, 0, tzinfo=UTC)  # Tuesday 12:00 in Amsterdam
+    since = datetime(2026, 11, 16, 23, 0, tzinfo=UTC)
+    yesterday = since - timedelta(hours=5)
+    hour = timedelta(hours=1)
+    first, resolution = SlaKind.FIRST_RESPONSE, SlaKind.RESOLUTION
+    # name: (kind, clock fields, case fields, wanted)
+    clocks: dict[str, tuple[SlaKind, dict[str, Any], dict[str, Any], bool]] = {
+        "answered today": (first, {"stopped_at": now - hour}, {}, True),
+        "answered yesterday": (first, {"stopped_at": yesterday}, {}, False),
+        "resolved today": (resolution, {"stopped_at": now - hour}, {}, False),
+        "running, fine": (first, {}, {}, False),
+        "breached yesterday": (first, {"breached": True, "warned": True,
+                                       "due_at": yesterday}, {}, True),
+        "past its warning, not yet flagged": (resolution, {"warn_at": now - hour}, {}, True),
+        "past its target, not yet flagged": (first, {"due_at": now}, {}, True),
+        "paused after a warning": (first, {"warned": True, "paused_at": now - hour,
+                                           "running_since": None, "due_at": None,
+                                           "warn_at": None}, {}, False),
+        "answered, follower behind": (first, {}, {"first_responded_at": now - hour}, True),
+        "answered yesterday, follower behind": (first, {}, {"first_responded_at": yesterday},
+                                                False),
+        "resolved, follower behind": (first, {}, {"status": CaseStatus.RESOLVED,
+                                                  "resolved_at": now - hour}, True),
+        "resolution clock of a resolved case": (resolution, {}, {
+            "status": CaseStatus.RESOLVED, "resolved_at": now - hour}, False),
+    }
+    async with services.uow() as uow:
+        await uow.customers.add(Customer(id="cus_1", created_at=yesterday,
+                                         updated_at=yesterday))
+        for number, (kind, clock_fields, case_fields, _) in enumerate(
+                clocks.values(), start=1001):
+            await uow.cases.add(Case(**{
+                "id": f"cas_{number}", "number": number, "customer_id": "cus_1",
+                "type": CaseType.QUESTION, "status": CaseStatus.OPEN,
+                "queue_id": "q_general", "created_at": yesterday, "updated_at": yesterday,
+                **case_fields}))
+            await uow.sla.add_clock(SlaClock(**{
+                "id": f"sla_{number}", "case_id": f"cas_{number}", "kind": kind,
+                "policy_id": "sla_standard", "calendar_id": "cal_office_nl",
+                "target_s": 8 * 3600, "warn_at_fraction": 0.8, "started_at": yesterday,
+                "running_since": yesterday, "due_at": now + 4 * hour,
+                "warn_at": now + 2 * hour, **clock_fields}))
+        await uow.commit()
+    async with services.read_uow() as uow:
+        found = await uow.wallboard.board_clocks(since=since, now=now)
+    names = {f"sla_{n}": name for n, name in enumerate(clocks, start=1001)}
+    assert sorted(names[c.clock.id] for c in found) == sorted(
+        name for name, (*_, wanted) in clocks.items() if wanted)
+    [lagging] = [c for c in found if names[c.clock.id] == "answered, follower behind"]
+    assert lagging.case_number == 1009
+    assert lagging.queue_id == "q_general"
+    assert lagging.first_responded_at == now - hour
+    assert lagging.case_status is CaseStatus.OPEN
 
 
 # --- across processes: Redis pub/sub carries the hints ------------------------------------
