@@ -15,6 +15,8 @@ from core.domain.commands import IngestContact, Party
 from core.domain.contact import CaseType
 from core.domain.workforce import Agent, Queue, Role, Team, Tier
 from core.services.ingest import IngestResult
+from core.services.screen_pop import KNOWLEDGE_KEY, SCRIPTS_KEY
+from routing.scripts import DEMO_KNOWLEDGE, DEMO_SCRIPTS
 from workers.services import Services
 
 DEMO_PASSWORD = "switchboard-demo"  # noqa: S105 - printed for the demo on purpose
@@ -69,6 +71,7 @@ async def load(services: Services) -> str:
     rules = await _rules(services)
     history = await _history(services)
     forms = await _forms(services)
+    scripts = await _scripts(services)
     admin = await services.access.create_token(role=Role.ADMIN, name="demo admin")
     supervisor = await services.access.create_token(role=Role.SUPERVISOR,
                                                     name="demo supervisor")
@@ -85,6 +88,7 @@ async def load(services: Services) -> str:
         f"  customer Jan de Vries ({history.customer_id}) with an e-mail and a phone contact",
         f"  routing rules: version {rules} active (gold first, complaints to 2nd line, "
         "invoices to billing)",
+        f"  screen-pop: {scripts} (GET/PUT /api/scripts, /api/knowledge)",
         "  web forms: " + ", ".join(
             f"http://127.0.0.1:{services.settings.http_port}/forms/{f}" for f in forms),
         "API tokens (shown once):",
@@ -129,6 +133,18 @@ async def _forms(services: Services) -> list[str]:
 
 
 _FORM_QUEUES = {"complaint": "q_complaints", "question": "q_general", "callback": "q_general"}
+
+
+async def _scripts(services: Services) -> str:
+    """Dutch and English scripts and knowledge snippets; what a supervisor saved stays."""
+    async with services.uow() as uow:
+        for key, document in ((SCRIPTS_KEY, DEMO_SCRIPTS), (KNOWLEDGE_KEY, DEMO_KNOWLEDGE)):
+            if await uow.routing.get_document(key) is None:
+                await uow.routing.put_document(key, document, expected_revision=0, by="demo",
+                                               at=services.clock.now())
+        await uow.commit()
+    return (f"{len(DEMO_SCRIPTS['scripts'])} scripts and "
+            f"{len(DEMO_KNOWLEDGE['snippets'])} knowledge snippets in Dutch and English")
 
 
 async def _rules(services: Services) -> int:

@@ -84,6 +84,19 @@ class SqlContacts:
             sa.select(contacts.c.id).where(contacts.c.customer_id == customer_id))
         return [r[0] for r in rows]
 
+    async def latest_per_channel(self, customer_id: str) -> list[Contact]:
+        # One pass over the customer's contacts (ix_contacts_timeline), numbered per channel
+        # newest first; both SQLite and PostgreSQL have window functions.
+        ranked = sa.select(contacts, sa.func.row_number().over(
+            partition_by=contacts.c.channel,
+            order_by=(contacts.c.occurred_at.desc(), contacts.c.id.desc()),
+        ).label("channel_rank")).where(contacts.c.customer_id == customer_id).subquery()
+        rows = (await self._conn.execute(
+            sa.select(*[ranked.c[c.name] for c in contacts.columns])
+            .where(ranked.c.channel_rank == 1)
+            .order_by(ranked.c.occurred_at.desc(), ranked.c.id.desc()))).mappings().all()
+        return [_contact(r) for r in rows]
+
     async def for_case(self, case_id: str, *, limit: int) -> list[Contact]:
         rows = (await self._conn.execute(
             sa.select(contacts).where(contacts.c.case_id == case_id)

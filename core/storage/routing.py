@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -34,6 +35,13 @@ class SqlRoutingRecords:
             return None
         return ConfigDocument(key=r["key"], document=r["document"], revision=r["revision"],
                               updated_by=r["updated_by"], updated_at=r["updated_at"])
+
+    async def get_documents(self, keys: Sequence[str]) -> dict[str, ConfigDocument]:
+        rows = (await self._conn.execute(sa.select(config_documents).where(
+            config_documents.c.key.in_(list(keys))))).mappings().all()
+        return {r["key"]: ConfigDocument(key=r["key"], document=r["document"],
+                                         revision=r["revision"], updated_by=r["updated_by"],
+                                         updated_at=r["updated_at"]) for r in rows}
 
     async def put_document(self, key: str, document: object, *, expected_revision: int | None,
                            by: str, at: datetime) -> ConfigDocument:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,14 @@ class SqlSla:
         rows = (await self._conn.execute(sa.select(sla_clocks).where(
             sla_clocks.c.case_id == case_id).order_by(sla_clocks.c.started_at,
                                                       sla_clocks.c.id))).mappings()
+        return [_clock(r) for r in rows]
+
+    async def clocks_for_cases(self, case_ids: Sequence[str]) -> list[SlaClock]:
+        if not case_ids:
+            return []
+        rows = (await self._conn.execute(sa.select(sla_clocks).where(
+            sla_clocks.c.case_id.in_(list(case_ids))).order_by(
+            sla_clocks.c.case_id, sla_clocks.c.started_at, sla_clocks.c.id))).mappings()
         return [_clock(r) for r in rows]
 
     async def due(self, now: datetime, *, limit: int) -> list[SlaClock]:

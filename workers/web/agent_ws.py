@@ -29,12 +29,12 @@ from workers.services import Services
 from workers.web import serialize
 from workers.web.auth import PRINCIPAL, SESSION, session_fingerprint
 from workers.web.keys import SERVICES
+from workers.web.screen_pop import offer_pop, pop_json
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
 HEARTBEAT_S = 25.0
-SCREEN_POP_TIMELINE = 10
 SESSION_ENDED = 4401  # close code: log in again
 
 
@@ -118,17 +118,6 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def screen_pop(services: Services, customer_id: str) -> dict[str, Any]:
-    """Who this is: the customer, open cases, recent contacts on every channel."""
-    profile = await services.queries.customer(customer_id, timeline_limit=SCREEN_POP_TIMELINE)
-    return {
-        "customer": serialize.customer(profile.customer),
-        "open_cases": [serialize.case(c) for c in profile.open_cases],
-        "timeline": [serialize.contact(c) for c in profile.timeline.contacts],
-        "possible_duplicates": [serialize.duplicate(d) for d in profile.possible_duplicates],
-    }
-
-
 class AgentSession:
     def __init__(self, services: Services, ws: web.WebSocketResponse, agent_id: str, *,
                  login: str | None = None) -> None:
@@ -173,15 +162,17 @@ class AgentSession:
             await self.send_offer(offer)
 
     async def send_offer(self, offer: Offer) -> None:
-        services = self._services
-        view = await services.queries.case(offer.case_id, contact_limit=5)
-        contact = view.contacts[0] if view.contacts else None
+        # The whole pop in one read; decided_at (routing chose this agent) and sent_at let
+        # the desktop, and `switchboard bench pop`, measure how long the pop took.
+        pop = await offer_pop(self._services, offer)
         await self.send({
             "type": "offer", "offer_id": offer.id, "expires_at": offer.expires_at.isoformat(),
             "channel": offer.channel.value,
-            "contact": serialize.contact(contact) if contact else None,
-            "case": serialize.case(view.case),
-            "screen_pop": await screen_pop(services, view.case.customer_id),
+            "contact": serialize.contact(pop.contact) if pop.contact else None,
+            "case": serialize.case(pop.case) if pop.case else None,
+            "screen_pop": pop_json(pop),
+            "decided_at": offer.created_at.isoformat(),
+            "sent_at": self._services.clock.now().isoformat(),
         })
 
     async def receive(self) -> None:

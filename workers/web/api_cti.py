@@ -14,11 +14,11 @@ from pydantic import ValidationError
 
 from channels.voice.cti import CtiEvent
 from core.domain.workforce import Role
-from workers.web.agent_ws import screen_pop
 from workers.web.auth import PRINCIPAL
 from workers.web.errors import error_response, validation_fields
 from workers.web.keys import SERVICES
 from workers.web.schemas import CtiEventIn
+from workers.web.screen_pop import screen_pop
 
 SIGNATURE_HEADER = "X-Switchboard-Signature"
 
@@ -57,7 +57,8 @@ async def cti_event(request: web.Request) -> web.Response:
         pop: dict[str, Any] = {"type": "screen_pop", "call_id": given.call_id,
                                "caller": applied.caller, "customer": None}
         if applied.customer_id:
-            pop.update(await screen_pop(services, applied.customer_id))
+            pop.update(await screen_pop(services, applied.customer_id,
+                                        agent_id=applied.agent_id))
         await services.push.publish(f"agent:{applied.agent_id}", pop)
     return web.json_response({"applied": applied.applied, "customer_id": applied.customer_id,
                               "agent_id": applied.agent_id}, status=202)

@@ -19,6 +19,7 @@ from workers.web import (
     api_meta,
     api_reports,
     api_routing,
+    api_scripts,
     api_voice,
     api_workforce,
     chat_pages,
@@ -43,6 +44,7 @@ def build_api() -> Api:
                    api_routing, api_mail, api_workforce, api_forms, api_chat,
                    api_voice, api_calls, api_reports):
         module.register(api)
+    api_scripts.register(api)
     return api
 
 
