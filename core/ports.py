@@ -18,7 +18,7 @@ from typing import Protocol, Self
 from core.domain.calls import Call
 from core.domain.channels import Channel
 from core.domain.chat import ChatMessage, Conversation
-from core.domain.contact import Case, CaseStatus, Contact
+from core.domain.contact import Case, CaseStatus, CaseType, Contact
 from core.domain.customer import Customer, Identifier, IdentifierKind, Merge, PossibleDuplicate
 from core.domain.events import Envelope, Event
 from core.domain.messaging import (
@@ -149,7 +149,7 @@ class CaseRepository(Protocol):
     async def next_number(self) -> int: ...
     async def page(
         self, *, status: CaseStatus | None, queue_id: str | None, customer_id: str | None,
-        limit: int, cursor: str | None,
+        limit: int, cursor: str | None, case_type: CaseType | None = None,
     ) -> tuple[list[Case], str | None]: ...
     async def open_for_customer(self, customer_id: str) -> list[Case]: ...
     async def ids_for_customer(self, customer_id: str) -> list[str]: ...

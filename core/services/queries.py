@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.domain.contact import Case, CaseStatus, Contact
+from core.domain.contact import Case, CaseStatus, CaseType, Contact
 from core.domain.customer import Customer, IdentifierKind, PossibleDuplicate
 from core.domain.errors import InvalidInput, NotFound
 from core.identity.normalise import normalise
@@ -76,11 +76,12 @@ class Queries:
                             contacts=await uow.contacts.for_case(case_id, limit=contact_limit))
 
     async def cases(self, *, status: CaseStatus | None, queue_id: str | None,
-                    customer_id: str | None, limit: int,
-                    cursor: str | None) -> tuple[list[Case], str | None]:
+                    customer_id: str | None, limit: int, cursor: str | None,
+                    case_type: CaseType | None = None) -> tuple[list[Case], str | None]:
         async with self._uow() as uow:
             return await uow.cases.page(status=status, queue_id=queue_id,
-                                        customer_id=customer_id, limit=limit, cursor=cursor)
+                                        customer_id=customer_id, limit=limit, cursor=cursor,
+                                        case_type=case_type)
 
     def _key(self, kind: IdentifierKind, field: str, raw: str | None) -> str | None:
         if raw is None:

@@ -159,11 +159,13 @@ class SqlCases:
 
     async def page(
         self, *, status: CaseStatus | None, queue_id: str | None, customer_id: str | None,
-        limit: int, cursor: str | None,
+        limit: int, cursor: str | None, case_type: CaseType | None = None,
     ) -> tuple[list[Case], str | None]:
         query = sa.select(cases)
         if status is not None:
             query = query.where(cases.c.status == status.value)
+        if case_type is not None:
+            query = query.where(cases.c.type == case_type.value)
         if queue_id is not None:
             query = query.where(cases.c.queue_id == queue_id)
         if customer_id is not None:

@@ -28,7 +28,7 @@ def register(api: Api) -> None:
         q = call.query
         found, cursor = await call.request.app[SERVICES].queries.cases(
             status=q.status, queue_id=q.queue, customer_id=q.customer, limit=q.limit,
-            cursor=q.cursor)
+            cursor=q.cursor, case_type=q.type)
         return web.json_response({"items": [serialize.case(c) for c in found],
                                   "next_cursor": cursor})
 

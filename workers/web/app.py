@@ -24,6 +24,7 @@ from workers.web import (
     api_workforce,
     chat_pages,
     chat_ws,
+    console,
     forms,
     login,
     pages,
@@ -60,6 +61,7 @@ def build_app(services: Services) -> web.Application:
     build_api().install(app)
     pages.install(app)
     login.install(app)
+    console.install(app)
     agent_ws.install(app)
     supervisor_ws.install(app)
     forms.install(app)

@@ -81,6 +81,7 @@ class MergeIn(Strict):
 
 class CaseListQuery(Page):
     status: CaseStatus | None = None
+    type: CaseType | None = None
     queue: Short | None = None
     customer: Short | None = None
 

@@ -1,0 +1,73 @@
+"""The supervisor console's page and the API additions it uses, through a real HTTP server
+on SQLite and PostgreSQL. What the page does in a browser is tested in
+``tests/browser/test_console.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from core.domain.workforce import Role
+from tests.api.test_login import PASSWORD, log_in
+from tests.conftest import Api
+from workers.services import Services
+
+
+async def test_the_console_is_for_logged_in_supervisors_and_admins_only(
+        api: Api, services: Services) -> None:
+    anonymous = await api.client.get("/console?tab=routing", allow_redirects=False)
+    assert anonymous.status == 303
+    assert unquote(anonymous.headers["Location"]) == "/login?next=/console?tab=routing"
+
+    created = await api.client.post("/api/agents", headers=api.headers(Role.ADMIN),
+                                    json={"name": "Chris Bakker", "username": "chris"})
+    await services.access.create_user(username="chris", password=PASSWORD, role=Role.AGENT,
+                                      agent_id=(await created.json())["id"])
+    await log_in(api.client, "chris")
+    assert (await api.client.get("/console", allow_redirects=False)).status == 403
+
+    await services.access.create_user(username="sanne", password=PASSWORD,
+                                      role=Role.SUPERVISOR)
+    await log_in(api.client, "sanne")
+    page = await api.client.get("/console?lang=en")
+    assert page.status == 200
+    text = await page.text()
+    assert '<html lang="en">' in text
+    assert '<meta name="csrf-token"' in text
+    assert '<script type="module" src="/static/console.js"></script>' in text
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp
+    for name in ("console.js", "console.css"):
+        static = await api.client.get(f"/static/{name}")
+        assert static.status == 200, name
+
+
+async def _contact(api: Api, n: int, case_type: str) -> dict[str, Any]:
+    response = await api.client.post("/api/contacts", headers=api.headers(Role.AGENT), json={
+        "channel": "email", "external_id": f"<c{n}@mail.example>",
+        "from": {"email": f"klant{n}@example.nl"}, "subject": f"Contact {n}",
+        "case_type": case_type})
+    assert response.status == 202, await response.text()
+    result: dict[str, Any] = await response.json()
+    return result
+
+
+async def test_cases_can_be_listed_by_type(api: Api) -> None:
+    complaint = await _contact(api, 1, "complaint")
+    await _contact(api, 2, "question")
+    later = await _contact(api, 3, "complaint")
+    closed = await api.client.patch(f"/api/cases/{later['case_id']}", json={"status": "closed"},
+                                    headers=api.headers(Role.AGENT))
+    assert closed.status == 200
+
+    async def listed(query: str) -> list[str]:
+        response = await api.client.get(f"/api/cases?{query}", headers=api.headers(Role.AGENT))
+        assert response.status == 200, await response.text()
+        return [c["id"] for c in (await response.json())["items"]]
+
+    assert await listed("type=complaint") == [later["case_id"], complaint["case_id"]]
+    assert await listed("type=complaint&status=new") == [complaint["case_id"]]
+    assert await listed("type=request") == []
+    bad = await api.client.get("/api/cases?type=grumble", headers=api.headers(Role.AGENT))
+    assert bad.status == 422
+    assert "type" in (await bad.json())["error"]["fields"]
