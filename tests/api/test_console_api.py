@@ -4,6 +4,8 @@ on SQLite and PostgreSQL. What the page does in a browser is tested in
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -11,6 +13,8 @@ from core.domain.workforce import Role
 from tests.api.test_login import PASSWORD, log_in
 from tests.conftest import Api
 from workers.services import Services
+
+STATIC = Path(__file__).resolve().parents[2] / "workers" / "web" / "static"
 
 
 async def test_the_console_is_for_logged_in_supervisors_and_admins_only(
@@ -71,3 +75,31 @@ async def test_cases_can_be_listed_by_type(api: Api) -> None:
     bad = await api.client.get("/api/cases?type=grumble", headers=api.headers(Role.AGENT))
     assert bad.status == 422
     assert "type" in (await bad.json())["error"]["fields"]
+
+
+def test_the_console_scripts_never_hand_text_to_the_html_parser() -> None:
+    scripts = sorted(STATIC.glob("console*.js"))
+    assert len(scripts) >= 8
+    for script in scripts:
+        text = script.read_text(encoding="utf-8")
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                     "eval(", "new Function", "setAttribute(\"style", ".style."):
+            assert sink not in text, f"{script.name} uses {sink}"
+
+
+def test_every_console_text_exists_in_dutch_and_english() -> None:
+    dictionary = (STATIC / "console-text.js").read_text(encoding="utf-8")
+    dutch, english = dictionary.split("const en = {")
+
+    def keys(part: str) -> set[str]:
+        return set(re.findall(r'^\s+"?([\w.]+)"?: "', part, re.MULTILINE))
+
+    assert keys(dutch) == keys(english)
+    asked: set[str] = set()
+    for script in STATIC.glob("console*.js"):
+        text = script.read_text(encoding="utf-8")
+        asked |= set(re.findall(r'\bt\("([\w.]+)"', text))
+        asked |= {f"{key}.{form}" for key in re.findall(r'\btn\("([\w.]+)"', text)
+                  for form in ("one", "other")}
+    assert asked, "no texts found: the pattern is wrong"
+    assert asked <= keys(english), sorted(asked - keys(english))

@@ -127,6 +127,26 @@ async def shoot(page: Any, name: str, tmp_path: Path) -> None:
     await page.screenshot(path=str(folder / f"console-{name}.png"), full_page=True)
 
 
+async def test_the_console_speaks_english_and_switches_to_dutch(
+        centre: Centre, browser: Any) -> None:
+    from playwright.async_api import expect
+
+    screen = await log_in(browser, centre, lang="en", next_path="/console?tab=rules")
+    page = screen.page
+    await expect(page.get_by_role("heading", name="Supervisor console")).to_be_visible()
+    await expect(screen.tab("Routing")).to_have_attribute("aria-selected", "true")
+    routing = page.get_by_role("tabpanel", name="Routing")
+    await expect(routing.locator(".version-info")).to_have_text("Active: version 1",
+                                                                timeout=WAIT_MS)
+    await page.get_by_role("button", name="Nederlands").click()
+    await expect(page.get_by_role("heading", name="Supervisorconsole")).to_be_visible(
+        timeout=WAIT_MS)
+    await expect(screen.tab("Routering")).to_have_attribute("aria-selected", "true")
+    await page.goto(url(centre, "/console"))  # remembered without ?lang
+    await expect(page.get_by_role("tab", name="Klachten")).to_be_visible(timeout=WAIT_MS)
+    await screen.nothing_ran()
+
+
 # --- routing ------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@
 //
 // Safety rule for every console module: text that a customer, an agent or a supervisor
 // typed (names, subjects, rule names, menu texts…) is only ever set with textContent, a
-// text node or an attribute setter. Nothing in the console assigns innerHTML.
+// text node or an attribute setter. Nothing in the console hands markup to the HTML parser.
 
 import { TEXT } from "./console-text.js";
 

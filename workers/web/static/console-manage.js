@@ -87,7 +87,7 @@ function agentsSection(context) {
     return row;
   }
 
-  function edit(agent) {
+  function edit(agent, said = null) {
     const name = h("input", { type: "text", value: agent.name, "data-path": "name", maxlength: "300" });
     const tier = select([[1, t("tier.1")], [2, t("tier.2")]], agent.tier, { "data-path": "tier" });
     const teams = checkboxes(t("mg.teams"), catalogue.teams.map((tm) => [tm.id, tm.name]), agent.teams, "teams");
@@ -140,14 +140,19 @@ function agentsSection(context) {
       showFieldErrors(form, {});
       try {
         const saved = await api("PATCH", `/api/agents/${encodeURIComponent(agent.id)}`, patch);
-        formStatus.say(t("mg.savedAgent", { name: saved.name }), "good");
         await context.changed();
+        edit(saved, t("mg.savedAgent", { name: saved.name })); // what was saved, afresh
       } catch (err) {
         saveFailed(form, formStatus, err);
       }
     });
     replace(editor, form);
-    name.focus();
+    if (said) {
+      formStatus.say(said, "good");
+      form.querySelector("button[type=submit]").focus();
+    } else {
+      name.focus();
+    }
   }
 
   function createForm() {
