@@ -35,6 +35,7 @@ from core.domain.work import AgentLoad, Offer, WorkItem, WorkStatus
 from core.domain.workforce import Agent, Presence, Queue, Role, Team
 
 EnvelopeHandler = Callable[[Envelope], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +63,17 @@ class EventBus(Protocol):
         self, *, group: str, consumer: str, handler: EnvelopeHandler, stop: asyncio.Event
     ) -> None:
         """Deliver to ``handler`` until ``stop`` is set; acknowledge only after it returns."""
+        ...
+
+    async def consume_batches(
+        self, *, group: str, consumer: str, handler: BatchHandler, stop: asyncio.Event
+    ) -> None:
+        """Like :meth:`consume`, but hand over everything already waiting (up to the bus's
+        batch size) in one call, and acknowledge the lot when it returns. When a batch
+        fails, its envelopes are delivered again one at a time (through the same handler,
+        each with the usual retries and dead letter), so one bad envelope cannot hold back
+        the others. A handler doing one transaction per batch turns a queue of N events
+        into one commit instead of N."""
         ...
 
     async def pending(self, group: str) -> int:

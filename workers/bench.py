@@ -55,7 +55,7 @@ class Percentiles:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["routing", "mail", "voice"], help="what to measure")
+    parser.add_argument("what", choices=["routing", "mail", "voice", "pop"], help="what to measure")
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--queues", type=int, default=200)
@@ -71,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from workers.bench_voice import add_arguments as voice_arguments
 
     voice_arguments(parser)
+    from workers.bench_pop import add_arguments as pop_arguments
+
+    pop_arguments(parser)
 
 
 def rule_set(rules: int, queues: int, rng: random.Random) -> RuleSet:
@@ -221,6 +224,10 @@ async def run(args: argparse.Namespace) -> int:
         from workers import bench_voice
 
         return await bench_voice.run(args)
+    if args.what == "pop":
+        from workers import bench_pop
+
+        return await bench_pop.run(args)
     rng = random.Random(args.seed)
     lines = ["$ switchboard bench routing " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from core.domain.events import Envelope
 from core.ports import UnitOfWork
-from core.services.consuming import idempotent
+from core.services.consuming import idempotent_batch
 from routing.sla_clocks import follow_case_change
 from workers.notify import notify
 from workers.services import Services
@@ -52,9 +52,11 @@ async def run_router(services: Services, stop: asyncio.Event) -> None:
         if routed is not None:
             services.wakeups.sla.set()
 
-    await services.bus.consume(group=ROUTER_GROUP, consumer=_consumer(services, "router"),
-                               handler=idempotent(ROUTER_GROUP, services.uow, route),
-                               stop=stop)
+    # In batches: every case waiting is routed in one transaction, so the router keeps up
+    # with any intake rate instead of queueing for the database once per case.
+    await services.bus.consume_batches(
+        group=ROUTER_GROUP, consumer=_consumer(services, "router"),
+        handler=idempotent_batch(ROUTER_GROUP, services.uow, route), stop=stop)
 
 
 async def run_sla_follower(services: Services, stop: asyncio.Event) -> None:
@@ -67,9 +69,9 @@ async def run_sla_follower(services: Services, stop: asyncio.Event) -> None:
             await follow_case_change(uow, str(envelope.payload["case_id"]), changes,
                                      services.clock.now())
 
-    await services.bus.consume(group=SLA_GROUP, consumer=_consumer(services, "sla"),
-                               handler=idempotent(SLA_GROUP, services.uow, follow),
-                               stop=stop)
+    await services.bus.consume_batches(
+        group=SLA_GROUP, consumer=_consumer(services, "sla"),
+        handler=idempotent_batch(SLA_GROUP, services.uow, follow), stop=stop)
 
 
 async def _loop(stop: asyncio.Event, wake: asyncio.Event, name: str,

@@ -26,7 +26,7 @@ from typing import Any
 
 from core.bus.serialization import from_json, to_json
 from core.domain.events import Envelope
-from core.ports import DeadLetter, EnvelopeHandler
+from core.ports import BatchHandler, DeadLetter, EnvelopeHandler
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,59 @@ class InProcessBus:
             if entry is None:
                 return
             await self._deliver(state, group, entry, handler, stops)
+
+    async def consume_batches(self, *, group: str, consumer: str, handler: BatchHandler,
+                              stop: asyncio.Event, max_batch: int = 200) -> None:
+        state = self._groups.get(group)
+        if state is None:
+            raise LookupError(f"consumer group {group!r} was never declared")
+        stops = (stop, self._closed)
+
+        async def one(envelope: Envelope) -> None:
+            await handler([envelope])
+
+        while not any(event.is_set() for event in stops):
+            first = await _next(state.ready, stops)
+            if first is None:
+                return
+            entries = [first]
+            while len(entries) < max_batch and not state.ready.empty():
+                entries.append(state.ready.get_nowait())
+            fresh = [e for e in entries if e.deliveries == 0]
+            retries = [e for e in entries if e.deliveries > 0]  # one at a time, as ever
+            if len(fresh) > 1:
+                await self._deliver_batch(state, group, fresh, handler, one, stops)
+            else:
+                retries = entries
+            for entry in retries:
+                await self._deliver(state, group, entry, one, stops)
+
+    async def _deliver_batch(self, state: _Group, group: str, entries: list[_Entry],
+                             handler: BatchHandler, one: EnvelopeHandler,
+                             stops: Sequence[asyncio.Event]) -> None:
+        envelopes = [from_json(entry.raw) for entry in entries]
+        state.unacked.update(entries)
+
+        async def call(_: Envelope) -> None:
+            await handler(envelopes)
+
+        try:
+            outcome = await run_handler(call, envelopes[0], stops, grace_s=0)
+        except asyncio.CancelledError:
+            for entry in entries:
+                state.ready.put_nowait(entry)
+            raise
+        state.unacked.difference_update(entries)
+        if outcome is None:
+            return
+        if isinstance(outcome, _Interrupted):
+            for entry in entries:
+                state.ready.put_nowait(entry)
+            return
+        log.warning("batch handler for group %s failed on %d envelopes; delivering them "
+                    "one at a time", group, len(entries), exc_info=outcome)
+        for entry in entries:
+            await self._deliver(state, group, entry, one, stops)
 
     async def _deliver(self, state: _Group, group: str, entry: _Entry,
                        handler: EnvelopeHandler, stops: Sequence[asyncio.Event]) -> None:

@@ -44,7 +44,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core.bus.inprocess import run_handler
 from core.bus.serialization import MALFORMED_TOPIC, MalformedEnvelope, from_json, to_json
 from core.domain.events import Envelope
-from core.ports import DeadLetter, EnvelopeHandler
+from core.ports import BatchHandler, DeadLetter, EnvelopeHandler
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class _Consumer:
     stop: asyncio.Event
     retry_at: float | None  # loop time to re-read our own pending entries, if any
     reclaim_from: str = "0-0"  # XAUTOCLAIM cursor, kept across iterations
+    batch: BatchHandler | None = None  # set: fresh entries are handed over together
 
 
 class RedisStreamsBus:
@@ -112,9 +113,9 @@ class RedisStreamsBus:
             await pipe.execute()
 
     async def consume(self, *, group: str, consumer: str, handler: EnvelopeHandler,
-                      stop: asyncio.Event) -> None:
+                      stop: asyncio.Event, batch: BatchHandler | None = None) -> None:
         loop = asyncio.get_running_loop()
-        me = _Consumer(group, consumer, handler, stop, retry_at=loop.time())
+        me = _Consumer(group, consumer, handler, stop, retry_at=loop.time(), batch=batch)
         failures = 0
         while not stop.is_set():
             try:
@@ -130,10 +131,21 @@ class RedisStreamsBus:
             else:
                 failures = 0
 
+    async def consume_batches(self, *, group: str, consumer: str, handler: BatchHandler,
+                              stop: asyncio.Event) -> None:
+        async def one(envelope: Envelope) -> None:
+            await handler([envelope])
+
+        await self.consume(group=group, consumer=consumer, handler=one, stop=stop,
+                           batch=handler)
+
     async def _step(self, me: _Consumer) -> None:
         """Own retries first, then abandoned entries, then new ones (blocking if idle)."""
         batch = await self._own_pending(me) + await self._reclaim(me)
-        batch += await self._read_new(me, block=not batch)
+        fresh = await self._read_new(me, block=not batch)
+        if me.batch is not None and len(fresh) > 1:
+            fresh = await self._handle_batch(me, fresh)
+        batch += fresh
         seen: set[str] = set()
         for delivery in batch:
             if me.stop.is_set():
@@ -217,6 +229,34 @@ class RedisStreamsBus:
             elif me.retry_at is None:
                 me.retry_at = asyncio.get_running_loop().time() + self._redelivery_delay_s
         # else interrupted by ``stop``: not acknowledged, stays pending for a redelivery
+
+    async def _handle_batch(self, me: _Consumer, deliveries: list[_Delivery]
+                            ) -> list[_Delivery]:
+        """Hand first deliveries over in one call; what is left to do one at a time (all
+        of them when the batch failed, none when it succeeded)."""
+        assert me.batch is not None
+        envelopes: list[Envelope] = []
+        for delivery in deliveries:
+            try:
+                envelopes.append(from_json(delivery.raw))
+            except MalformedEnvelope:
+                return deliveries  # the one-at-a-time path dead-letters it
+        handler = me.batch
+
+        async def call(_: Envelope) -> None:
+            await handler(envelopes)
+
+        outcome = await run_handler(call, envelopes[0], [me.stop],
+                                    grace_s=self._block_ms / 1000)
+        if outcome is None:
+            await asyncio.shield(self._client.xack(
+                self._stream, me.group, *[d.entry_id for d in deliveries]))
+            return []
+        if isinstance(outcome, Exception):
+            log.warning("batch handler for group %s failed on %d envelopes; delivering "
+                        "them one at a time", me.group, len(envelopes), exc_info=outcome)
+            return deliveries
+        return []  # interrupted by ``stop``: all stay pending for a redelivery
 
     async def _bury(self, group: str, delivery: _Delivery, deliveries: int,
                     error: str) -> None:

@@ -3,10 +3,10 @@ group records the envelopes it handled in the same transaction as the handler's 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from core.domain.events import Envelope
-from core.ports import EnvelopeHandler, UnitOfWork, UnitOfWorkFactory
+from core.ports import BatchHandler, EnvelopeHandler, UnitOfWork, UnitOfWorkFactory
 
 EffectHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 
@@ -17,5 +17,18 @@ def idempotent(group: str, uow: UnitOfWorkFactory, handle: EffectHandler) -> Env
             if not await work.inbox.first_delivery(group, envelope.id):
                 return  # a redelivery of something already handled and committed
             await handle(work, envelope)
+            await work.commit()
+    return handler
+
+
+def idempotent_batch(group: str, uow: UnitOfWorkFactory,
+                     handle: EffectHandler) -> BatchHandler:
+    """The same, for a batch: every envelope's effects and inbox records in one
+    transaction (all or nothing; the bus retries a failed batch one envelope at a time)."""
+    async def handler(envelopes: Sequence[Envelope]) -> None:
+        async with uow() as work:
+            for envelope in envelopes:
+                if await work.inbox.first_delivery(group, envelope.id):
+                    await handle(work, envelope)
             await work.commit()
     return handler

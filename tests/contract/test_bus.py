@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -295,3 +297,76 @@ async def test_closing_the_in_process_bus_ends_its_consumers() -> None:
 def test_what_is_not_an_envelope_is_malformed(raw: str | bytes | None) -> None:
     with pytest.raises(MalformedEnvelope):
         from_json(raw)
+
+
+# --- batches: what waits is handed over together -----------------------------------------
+
+
+class BatchRecorder:
+    """A batch handler: records each call's envelopes; raises for a batch holding
+    ``poison`` (and for ``poison`` alone, ``poison_failures`` times)."""
+
+    def __init__(self, *, poison: str | None = None, poison_failures: int = 0) -> None:
+        self.calls: list[list[str]] = []
+        self.done: list[str] = []
+        self._poison = poison
+        self._poison_failures = poison_failures
+        self._changed = asyncio.Condition()
+
+    async def __call__(self, envelopes: list[Envelope]) -> None:
+        ids = [e.id for e in envelopes]
+        async with self._changed:
+            self.calls.append(ids)
+            self._changed.notify_all()
+        if self._poison in ids and (len(ids) > 1 or self._poison_failures > 0):
+            if len(ids) == 1:
+                self._poison_failures -= 1
+            raise RuntimeError("poison in the batch")
+        async with self._changed:
+            self.done += ids
+            self._changed.notify_all()
+
+    async def until(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout=timeout_s)
+
+
+@asynccontextmanager
+async def consuming_batches(bus: EventBus, handler: BatchRecorder
+                            ) -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(bus.consume_batches(group=GROUP, consumer="c1",
+                                                   handler=handler, stop=stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=STOP_WITHIN_S)
+
+
+async def test_what_is_waiting_is_handed_over_in_one_call(bus: EventBus) -> None:
+    await bus.declare_groups([GROUP])
+    sent = [envelope(n) for n in range(20)]
+    await bus.publish(sent)  # all waiting before anyone consumes
+    handler = BatchRecorder()
+    async with consuming_batches(bus, handler):
+        await handler.until(lambda: len(handler.done) == 20)
+        await eventually(lambda: nothing_pending(bus, GROUP), what="all acknowledged")
+    assert sorted(handler.done) == sorted(e.id for e in sent)  # each once
+    assert len(handler.calls) < 20 and max(len(c) for c in handler.calls) > 1
+
+
+async def test_a_failed_batch_is_retried_one_by_one_and_only_the_poison_is_lost(
+        bus: EventBus) -> None:
+    await bus.declare_groups([GROUP])
+    sent = [envelope(n) for n in range(6)]
+    poison = sent[3].id
+    await bus.publish(sent)
+    handler = BatchRecorder(poison=poison, poison_failures=1_000)
+    async with consuming_batches(bus, handler):
+        await handler.until(lambda: len(handler.done) == 5)
+        await eventually(lambda: any_dead_letters(bus, GROUP), what="poison dead-lettered")
+    assert sorted(handler.done) == sorted(e.id for e in sent if e.id != poison)
+    [dead] = await bus.dead_letters(GROUP)
+    assert dead.envelope.id == poison
+    assert await bus.pending(GROUP) == 0
