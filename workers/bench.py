@@ -55,7 +55,9 @@ class Percentiles:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["routing", "mail", "voice", "pop"], help="what to measure")
+    parser.add_argument("what", nargs="?", default="e2e",
+                        choices=["e2e", "routing", "mail", "voice", "pop"],
+                        help="what to measure (default: the whole service end to end)")
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--queues", type=int, default=200)
@@ -74,6 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from workers.bench_pop import add_arguments as pop_arguments
 
     pop_arguments(parser)
+    from workers.bench_e2e import add_arguments as e2e_arguments
+
+    e2e_arguments(parser)
 
 
 def rule_set(rules: int, queues: int, rng: random.Random) -> RuleSet:
@@ -228,6 +233,10 @@ async def run(args: argparse.Namespace) -> int:
         from workers import bench_pop
 
         return await bench_pop.run(args)
+    if args.what == "e2e":
+        from workers import bench_e2e
+
+        return await bench_e2e.run(args)
     rng = random.Random(args.seed)
     lines = ["$ switchboard bench routing " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()

@@ -172,3 +172,15 @@ async def test_logging_out_closes_the_desktop_opened_with_that_session(
     closing = await ws.receive(timeout=5)
     assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     assert ws.close_code == 4401
+
+
+async def test_an_admin_makes_tokens_over_the_api_and_nobody_else_can(api: Api) -> None:
+    body = {"role": "supervisor", "name": "wallboard screen"}
+    for role in (Role.AGENT, Role.SUPERVISOR):
+        refused = await api.client.post("/api/tokens", json=body, headers=api.headers(role))
+        assert refused.status == 403
+    made = await api.client.post("/api/tokens", json=body, headers=api.headers(Role.ADMIN))
+    assert made.status == 201
+    token = (await made.json())["token"]
+    works = await api.client.get("/api/agents", headers={"Authorization": f"Bearer {token}"})
+    assert works.status == 200

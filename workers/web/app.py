@@ -20,6 +20,7 @@ from workers.web import (
     api_reports,
     api_routing,
     api_scripts,
+    api_tokens,
     api_voice,
     api_workforce,
     chat_pages,
@@ -46,6 +47,7 @@ def build_api() -> Api:
                    api_voice, api_calls, api_reports):
         module.register(api)
     api_scripts.register(api)
+    api_tokens.register(api)
     return api
 
 
