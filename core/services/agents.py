@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from core.domain.channels import Channel
 from core.domain.clock import Clock
@@ -24,6 +25,22 @@ class AgentChanges:
     capacity: Mapping[Channel, int] | None = None
     active: bool | None = None
     phone: str | None = None  # "" removes the number
+
+
+class Keep(Enum):
+    """A field a change leaves as it is (``None`` clears it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueChanges:
+    name: str | None = None  # None: unchanged (a queue always has a name)
+    team_id: str | Keep | None = KEEP
+    description: str | Keep | None = KEEP
 
 
 class AgentAdmin:
@@ -85,6 +102,23 @@ class AgentAdmin:
             await uow.workforce.add_queue(queue)
             await uow.commit()
         return queue
+
+    async def update_queue(self, queue_id: str, changes: QueueChanges) -> Queue:
+        async with self._uow() as uow:
+            queue = await uow.workforce.get_queue(queue_id)
+            if queue is None:
+                raise NotFound("queue", queue_id)
+            team_id = queue.team_id if isinstance(changes.team_id, Keep) else changes.team_id
+            if team_id is not None and team_id not in {
+                    t.id for t in await uow.workforce.list_teams()}:
+                raise InvalidInput({"team": f"no team {team_id!r}"})
+            updated = Queue(
+                id=queue.id, name=queue.name if changes.name is None else changes.name,
+                team_id=team_id, description=queue.description
+                if isinstance(changes.description, Keep) else changes.description)
+            await uow.workforce.save_queue(updated)
+            await uow.commit()
+        return updated
 
     async def teams_and_queues(self) -> tuple[Sequence[Team], Sequence[Queue]]:
         async with self._read_uow() as uow:

@@ -34,6 +34,10 @@ class SqlWorkforce:
         await self._conn.execute(queues.insert().values(
             id=queue.id, name=queue.name, team_id=queue.team_id, description=queue.description))
 
+    async def save_queue(self, queue: Queue) -> None:
+        await self._conn.execute(queues.update().where(queues.c.id == queue.id).values(
+            name=queue.name, team_id=queue.team_id, description=queue.description))
+
     async def add_agent(self, agent: Agent) -> None:
         try:
             await self._conn.execute(agents.insert().values(

@@ -103,3 +103,37 @@ def test_every_console_text_exists_in_dutch_and_english() -> None:
                   for form in ("one", "other")}
     assert asked, "no texts found: the pattern is wrong"
     assert asked <= keys(english), sorted(asked - keys(english))
+
+
+async def test_a_supervisor_renames_a_queue_moves_it_and_changes_its_description(
+        api: Api) -> None:
+    supervisor = api.headers(Role.SUPERVISOR)
+    for path, body in (("/api/teams", {"id": "team_1", "name": "Eerste lijn"}),
+                       ("/api/queues", {"id": "q_shop", "name": "Winkel", "team": "team_1",
+                                        "description": "Vragen over de winkel"})):
+        assert (await api.client.post(path, json=body, headers=supervisor)).status == 201
+
+    renamed = await api.client.patch("/api/queues/q_shop", json={"name": "Winkels"},
+                                     headers=supervisor)
+    assert renamed.status == 200, await renamed.text()
+    assert await renamed.json() == {"id": "q_shop", "name": "Winkels", "team": "team_1",
+                                    "description": "Vragen over de winkel"}
+    cleared = await api.client.patch("/api/queues/q_shop",
+                                     json={"team": None, "description": None},
+                                     headers=supervisor)
+    assert await cleared.json() == {"id": "q_shop", "name": "Winkels", "team": None,
+                                    "description": None}
+    listed = await (await api.client.get("/api/queues", headers=supervisor)).json()
+    assert listed["queues"] == [await cleared.json()]
+
+    for body, status, field in (({"team": "team_9"}, 422, "team"), ({}, 422, "body"),
+                                ({"name": None}, 422, "body"), ({"id": "q_x"}, 422, "id")):
+        refused = await api.client.patch("/api/queues/q_shop", json=body, headers=supervisor)
+        assert refused.status == status, (body, await refused.text())
+        assert field in (await refused.json())["error"]["fields"], body
+    missing = await api.client.patch("/api/queues/q_none", json={"name": "X"},
+                                     headers=supervisor)
+    assert missing.status == 404
+    agent = await api.client.patch("/api/queues/q_shop", json={"name": "X"},
+                                   headers=api.headers(Role.AGENT))
+    assert agent.status == 403

@@ -430,6 +430,18 @@ async def test_a_supervisor_manages_agents_queues_sla_hours_the_menu_and_forms(
     await new_queue.get_by_role("button", name="Aanmaken").click()
     await expect(new_queue.get_by_role("status")).to_have_text("Dat id bestaat al.",
                                                                 timeout=WAIT_MS)
+    # ...and renamed in its row, moved out of its team, given a description.
+    await manage.get_by_role("button", name="Winkels wijzigen").click()
+    editing = manage.locator('tr.editing[data-queue="q_retail"]')
+    await editing.get_by_label("Naam").fill("Winkels Noord")
+    await editing.get_by_label("Team").select_option("")
+    await editing.get_by_label("Omschrijving").fill("Filialen boven de rivieren")
+    await editing.get_by_role("button", name="Opslaan").click()
+    await expect(manage.locator('tr[data-queue="q_retail"] th')).to_have_text("Winkels Noord",
+                                                                               timeout=WAIT_MS)
+    queues = {q["id"]: q for q in (await get("/api/queues"))["queues"]}
+    assert queues["q_retail"] == {"id": "q_retail", "name": "Winkels Noord", "team": None,
+                                  "description": "Filialen boven de rivieren"}
 
     # SLA policies: a policy without a name is refused at its place; then 6 hours.
     await subnav.get_by_role("button", name="SLA-beleid").click()
@@ -482,7 +494,7 @@ async def test_a_supervisor_manages_agents_queues_sla_hours_the_menu_and_forms(
     # The routing editor offers the new queue.
     routing = await screen.open("Routering")
     choices = routing.locator("li.rule").first.get_by_label("Wachtrij", exact=True)
-    await expect(choices.locator('option[value="q_retail"]')).to_have_text("Winkels",
+    await expect(choices.locator('option[value="q_retail"]')).to_have_text("Winkels Noord",
                                                                             timeout=WAIT_MS)
     await screen.nothing_ran()
 

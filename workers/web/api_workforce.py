@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from core.domain.workforce import Queue, Role, Team
+from core.services.agents import KEEP, QueueChanges
 from workers.web.endpoints import Api, Call
 from workers.web.keys import SERVICES
-from workers.web.schemas import QueueIn, TeamIn
+from workers.web.schemas import QueueIn, QueuePatch, TeamIn
 
 
 def register(api: Api) -> None:
@@ -31,6 +32,20 @@ def register(api: Api) -> None:
             Queue(id=b.id, name=b.name, team_id=b.team, description=b.description))
         call.request.app[SERVICES].wakeups.dispatch.set()
         return web.json_response(_queue(queue), status=201)
+
+    @api.route("PATCH", "/api/queues/{id}",
+               summary="Rename a queue, move it to another team or change its description",
+               role=Role.SUPERVISOR, tag="agents", body=QueuePatch,
+               responses={200: "The queue", 404: "No such queue",
+                          422: "Invalid input or unknown team"})
+    async def patch_queue(call: Call[QueuePatch, Any]) -> web.Response:
+        b = call.body
+        given = b.model_fields_set
+        queue = await call.request.app[SERVICES].agents.update_queue(
+            call.path("id"), QueueChanges(
+                name=b.name, team_id=b.team if "team" in given else KEEP,
+                description=b.description if "description" in given else KEEP))
+        return web.json_response(_queue(queue))
 
     @api.route("POST", "/api/teams", summary="Create a team", role=Role.SUPERVISOR,
                tag="agents", body=TeamIn,

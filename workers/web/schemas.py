@@ -250,6 +250,21 @@ class QueueIn(Strict):
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
+class QueuePatch(Strict):
+    name: Short | None = None
+    team: WorkforceId | None = Field(default=None, description="Team id; null: no team.")
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+        default=None, description="null removes it.")
+
+    @model_validator(mode="after")
+    def _something(self) -> QueuePatch:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        if "name" in self.model_fields_set and self.name is None:
+            raise ValueError("a queue keeps a name")
+        return self
+
+
 class ChatMessageIn(Strict):
     text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 

@@ -201,14 +201,50 @@ function queuesSection(context) {
   const section = h("section", { class: "manage-queues" });
   const queuesBody = h("tbody");
   const teamsBody = h("tbody");
+  const status = statusLine();
   const teamChoice = h("select", { "data-path": "team" });
   let catalogue = null;
 
+  function editRow(q, row) {
+    const name = h("input", { type: "text", value: q.name, "data-path": "name", maxlength: "300",
+      "aria-label": t("mg.name") });
+    const team = select(catalogue.teams.map((tm) => [tm.id, tm.name]), q.team,
+      { "data-path": "team", "aria-label": t("mg.team") }, t("mg.noTeam"));
+    const description = h("input", { type: "text", value: q.description || "", maxlength: "1000",
+      "data-path": "description", "aria-label": t("mg.description") });
+    const rowStatus = statusLine();
+    const editing = h("tr", { class: "editing", dataset: { queue: q.id } },
+      h("td", null, name), h("td", null, h("code", null, q.id)), h("td", null, team),
+      h("td", null, description, rowStatus),
+      h("td", { class: "row-tools" },
+        h("button", { type: "button", class: "primary", onclick: async () => {
+          showFieldErrors(editing, {});
+          try {
+            const saved = await api("PATCH", `/api/queues/${encodeURIComponent(q.id)}`, {
+              name: name.value.trim(), team: team.value || null,
+              description: description.value.trim() || null });
+            await context.changed();
+            status.say(t("mg.savedQueue", { name: saved.name }), "good");
+          } catch (err) {
+            saveFailed(editing, rowStatus, err);
+          }
+        } }, t("mg.save")),
+        h("button", { type: "button", class: "link", onclick: () => editing.replaceWith(row) },
+          t("mg.cancel"))));
+    row.replaceWith(editing);
+    name.focus();
+  }
+
   function render() {
     const teamName = (id) => (catalogue.teams.find((tm) => tm.id === id) || { name: id || "—" }).name;
-    replace(queuesBody, catalogue.queues.map((q) => h("tr", { dataset: { queue: q.id } },
-      h("th", { scope: "row" }, q.name), h("td", null, h("code", null, q.id)),
-      h("td", null, teamName(q.team)), h("td", null, q.description || "—"))));
+    replace(queuesBody, catalogue.queues.map((q) => {
+      const row = h("tr", { dataset: { queue: q.id } },
+        h("th", { scope: "row" }, q.name), h("td", null, h("code", null, q.id)),
+        h("td", null, teamName(q.team)), h("td", null, q.description || "—"));
+      row.appendChild(h("td", null, h("button", { type: "button", class: "link",
+        "aria-label": t("mg.editName", { name: q.name }), onclick: () => editRow(q, row) }, t("mg.edit"))));
+      return row;
+    }));
     replace(teamsBody, catalogue.teams.map((tm) => h("tr", { dataset: { team: tm.id } },
       h("th", { scope: "row" }, tm.name), h("td", null, h("code", null, tm.id)))));
     replace(teamChoice, h("option", { value: "" }, t("mg.noTeam")),
@@ -247,8 +283,9 @@ function queuesSection(context) {
   section.append(
     h("h3", null, t("mg.queues")),
     h("table", { class: "grid" }, h("thead", null, h("tr", null,
-      [t("mg.name"), t("mg.id"), t("mg.team"), t("mg.description")].map((c) => h("th", { scope: "col" }, c)))),
+      [t("mg.name"), t("mg.id"), t("mg.team"), t("mg.description"), ""].map((c) => h("th", { scope: "col" }, c)))),
     queuesBody),
+    status,
     creator(t("mg.newQueue"), [[t("mg.id"), qId], [t("mg.name"), qName], [t("mg.team"), teamChoice],
       [t("mg.description"), qDescription]], "/api/queues", () => ({
       id: qId.value.trim(), name: qName.value.trim(), team: teamChoice.value || null,
