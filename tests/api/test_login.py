@@ -184,3 +184,18 @@ async def test_an_admin_makes_tokens_over_the_api_and_nobody_else_can(api: Api) 
     token = (await made.json())["token"]
     works = await api.client.get("/api/agents", headers={"Authorization": f"Bearer {token}"})
     assert works.status == 200
+
+
+async def test_logging_out_closes_the_wallboard_opened_with_that_session(
+        api: Api, supervisor: str) -> None:
+    await log_in(api.client, supervisor)
+    own = str(api.client.make_url("/")).rstrip("/")
+    ws = await api.client.ws_connect("/supervisor/ws", headers={"Origin": own})
+    assert (await ws.receive_json(timeout=5))["type"] == "snapshot"
+    token = await page_csrf(api.client)
+    await api.client.post("/logout", data={"csrf": token}, allow_redirects=False)
+    while True:  # boards may still be on their way; then the close
+        message = await ws.receive(timeout=5)
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            break
+    assert ws.close_code == 4401

@@ -79,3 +79,8 @@ def same_origin(request: web.Request) -> bool:
 def session_fingerprint(session: str) -> str:
     """Names a session in pushes (e.g. "this session ended") without revealing the token."""
     return token_hash(session)[:16]
+
+
+def session_channel(session: str) -> str:
+    """Where "this session ended" is pushed, for every socket the session opened."""
+    return f"session:{session_fingerprint(session)}"

@@ -18,7 +18,13 @@ from aiohttp import web
 
 from core.services.access import csrf_matches
 from workers.notify import agent_channel
-from workers.web.auth import PRINCIPAL, SESSION, SESSION_COOKIE, session_fingerprint
+from workers.web.auth import (
+    PRINCIPAL,
+    SESSION,
+    SESSION_COOKIE,
+    session_channel,
+    session_fingerprint,
+)
 from workers.web.keys import SERVICES
 from workers.web.pages import Language, home_of, language, page
 from workers.web.ratelimit import RATE_LIMITS, client_ip, limit
@@ -150,6 +156,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
             raise web.HTTPForbidden(text="missing or wrong csrf field")
         services = request.app[SERVICES]
         await services.access.logout(session)
+        await services.push.publish(session_channel(session), {"type": "session_ended"})
         if principal.agent_id is not None:
             # Desktops opened with this session close themselves (see agent_ws).
             await services.push.publish(agent_channel(principal.agent_id), {

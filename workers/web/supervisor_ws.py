@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -25,7 +26,8 @@ from core.ports import Principal
 from routing.wallboard import Wallboard
 from workers.notify import SUPERVISORS
 from workers.wallboard import WallboardHub, Watcher
-from workers.web.auth import PRINCIPAL
+from workers.web.agent_ws import SESSION_ENDED
+from workers.web.auth import PRINCIPAL, SESSION, session_channel
 from workers.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -76,16 +78,32 @@ async def supervisor_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     request.app[OPEN_SOCKETS].sockets.add(ws)
     session = SupervisorSession(ws, hub, principal)
-    async with hub.watch() as watcher:
-        forwarder = asyncio.create_task(session.forward(watcher),
-                                        name=f"supervisor-ws-{principal.id}")
+    login = request.get(SESSION)
+    async with hub.watch() as watcher, contextlib.AsyncExitStack() as owned:
+        tasks = [asyncio.create_task(session.forward(watcher),
+                                     name=f"supervisor-ws-{principal.id}")]
+        if login is not None:  # opened by a browser login: closes when it is logged out
+            ended = await owned.enter_async_context(
+                request.app[SERVICES].push.subscribe(session_channel(login)))
+            tasks.append(asyncio.create_task(_close_when_ended(ws, ended),
+                                             name="supervisor-ws-session"))
         try:
             await session.receive()
         finally:
-            forwarder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await forwarder
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     return ws
+
+
+async def _close_when_ended(ws: web.WebSocketResponse,
+                            pushes: AsyncIterator[dict[str, object]]) -> None:
+    async for push in pushes:
+        if push.get("type") == "session_ended":
+            await ws.close(code=SESSION_ENDED, message=b"logged out")
+            return
 
 
 class SupervisorSession:
