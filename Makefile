@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint install migrate demo clean
+.PHONY: run test lint audit install migrate demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: install
 	$(BIN)/ruff check core routing channels workers tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+audit: install
+	$(BIN)/python .ci/audit.py
 
 migrate: install
 	$(BIN)/switchboard migrate
