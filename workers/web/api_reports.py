@@ -102,9 +102,12 @@ def register(api: Api) -> None:
                     if sheet.size >= FLUSH_BYTES:
                         await response.write(sheet.take())
                 await response.write(sheet.take())
-            except Exception:  # the headers are gone: cut the download short
-                log.exception("the CSV export of %s..%s failed part-way",
-                              period.first_day, period.last_day)
+            except Exception as err:  # the headers are gone: cut the download short
+                if isinstance(err, ConnectionResetError):  # the client left
+                    log.info("a CSV export was left unfinished by its client")
+                else:
+                    log.exception("the CSV export of %s..%s failed part-way",
+                                  period.first_day, period.last_day)
                 # Without the final chunk the client knows the file is incomplete.
                 if call.request.transport is not None:
                     call.request.transport.close()
