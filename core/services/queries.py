@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from core.domain.contact import Case, CaseStatus, CaseType, Contact
 from core.domain.customer import Customer, IdentifierKind, PossibleDuplicate
 from core.domain.errors import InvalidInput, NotFound
+from core.domain.work import WorkItem
 from core.identity.normalise import normalise
 from core.ports import TimelinePage, UnitOfWorkFactory
 
@@ -23,6 +24,14 @@ class CustomerView:
 class CaseView:
     case: Case
     contacts: list[Contact]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldWork:
+    """A case an agent holds now: accepted and not yet wrapped up or transferred."""
+
+    case: Case
+    item: WorkItem
 
 
 class Queries:
@@ -82,6 +91,16 @@ class Queries:
             return await uow.cases.page(status=status, queue_id=queue_id,
                                         customer_id=customer_id, limit=limit, cursor=cursor,
                                         case_type=case_type)
+
+    async def held(self, agent_id: str) -> list[HeldWork]:
+        """The agent's current work, longest waiting first."""
+        async with self._uow() as uow:
+            found = []
+            for item in await uow.work.assigned_to(agent_id):
+                case = await uow.cases.get(item.case_id)
+                if case is not None:
+                    found.append(HeldWork(case=case, item=item))
+            return found
 
     def _key(self, kind: IdentifierKind, field: str, raw: str | None) -> str | None:
         if raw is None:

@@ -67,6 +67,12 @@ class Transfer(Message):
     second_line: bool = False
 
 
+class ChatTyping(Message):
+    type: str
+    conversation_id: str = Field(max_length=60)
+    typing: bool = True
+
+
 class OpenSockets:
     def __init__(self) -> None:
         self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -129,6 +135,7 @@ class AgentSession:
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "presence": self._presence, "accept": self._accept, "decline": self._decline,
             "wrap_up": self._wrap_up, "transfer": self._transfer, "ping": self._ping,
+            "chat_typing": self._chat_typing,
         }
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -244,3 +251,18 @@ class AgentSession:
                                            to_agent_id=body.agent,
                                            second_line=body.second_line)
         await self.send({"type": "transferred", "case_id": body.case_id})
+
+    async def _chat_typing(self, message: dict[str, Any]) -> None:
+        """The agent is typing in a chat it handles: the visitor sees it (not stored, no
+        answer)."""
+        body = ChatTyping.model_validate(message)
+        async with self._services.read_uow() as uow:
+            conversation = await uow.chat.get_conversation(body.conversation_id)
+            # Hers once she accepted it, even before the chat has heard that she joined.
+            item = await uow.work.item_for_case(conversation.case_id) \
+                if conversation is not None and conversation.case_id else None
+        if conversation is None or self._agent_id not in (
+                conversation.agent_id, item.assigned_agent_id if item else None):
+            raise NotFound("conversation handled by you", body.conversation_id)
+        await self._services.chat.signal(conversation.id, None, {
+            "type": "typing", "from": "agent", "typing": body.typing})

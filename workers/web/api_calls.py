@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.domain.errors import InvalidInput
+from core.domain.errors import InvalidInput, NotFound
 from core.domain.workforce import Role
 from workers.web.endpoints import Api, Call
 from workers.web.keys import SERVICES
@@ -31,3 +31,22 @@ def register(api: Api) -> None:
             agent_id=agent_id, number=call.body.number, customer_id=call.body.customer_id)
         return web.json_response({"call_sid": placed.call_sid, "contact_id": placed.contact_id,
                                   "to": placed.to}, status=202)
+
+    @api.route("GET", "/api/calls/{sid}", summary="A phone call: caller, menu path, times",
+               role=Role.AGENT, tag="voice", responses={200: "The call", 404: "No such call"})
+    async def get_call(call: Call[Any, Any]) -> web.Response:
+        async with call.request.app[SERVICES].read_uow() as uow:
+            found = await uow.calls.get(call.path("sid"))
+        if found is None:
+            raise NotFound("call", call.path("sid"))
+        return web.json_response({
+            "sid": found.sid, "direction": found.direction, "from": found.from_number,
+            "to": found.to_number, "status": found.status.value, "language": found.language,
+            "customer_id": found.customer_id, "contact_id": found.contact_id,
+            "case_id": found.case_id, "path": found.path,
+            "outcome": found.outcome.value if found.outcome else None,
+            "started_at": found.started_at.isoformat(),
+            "enqueued_at": found.enqueued_at.isoformat() if found.enqueued_at else None,
+            "answered_at": found.answered_at.isoformat() if found.answered_at else None,
+            "ended_at": found.ended_at.isoformat() if found.ended_at else None,
+            "duration_s": found.duration_s})

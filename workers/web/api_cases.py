@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from core.domain.commands import UpdateCase
+from core.domain.errors import InvalidInput
 from core.domain.workforce import Role
 from workers.web import serialize
 from workers.web.endpoints import Api, Call
@@ -26,6 +27,8 @@ def register(api: Api) -> None:
                tag="cases", query=CaseListQuery, responses={200: "A page of cases"})
     async def list_cases(call: Call[Any, CaseListQuery]) -> web.Response:
         q = call.query
+        if q.held_by is not None:
+            return await _held(call)
         found, cursor = await call.request.app[SERVICES].queries.cases(
             status=q.status, queue_id=q.queue, customer_id=q.customer, limit=q.limit,
             cursor=q.cursor, case_type=q.type)
@@ -46,3 +49,15 @@ def register(api: Api) -> None:
             case_type=b.type, queue_id=b.queue,
             tags=tuple(b.tags) if b.tags is not None else None))
         return web.json_response(serialize.case(updated))
+
+
+async def _held(call: Call[Any, CaseListQuery]) -> web.Response:
+    assert call.principal is not None
+    agent_id = call.principal.agent_id if call.query.held_by == "me" else call.query.held_by
+    if agent_id is None:
+        raise InvalidInput({"held_by": "`me` needs an agent's login or token"})
+    held = await call.request.app[SERVICES].queries.held(agent_id)
+    return web.json_response({"items": [
+        {**serialize.case(h.case), "work": {"channel": h.item.channel.value,
+                                            "contact_id": h.item.contact_id}}
+        for h in held], "next_cursor": None})

@@ -17,6 +17,7 @@ from workers.web import (
     api_forms,
     api_mail,
     api_meta,
+    api_notes,
     api_reports,
     api_routing,
     api_scripts,
@@ -26,6 +27,7 @@ from workers.web import (
     chat_pages,
     chat_ws,
     console,
+    desk,
     forms,
     login,
     pages,
@@ -44,7 +46,7 @@ def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
                    api_routing, api_mail, api_workforce, api_forms, api_chat,
-                   api_voice, api_calls, api_reports):
+                   api_voice, api_calls, api_notes, api_reports):
         module.register(api)
     api_scripts.register(api)
     api_tokens.register(api)
@@ -63,6 +65,7 @@ def build_app(services: Services) -> web.Application:
     build_api().install(app)
     pages.install(app)
     login.install(app)
+    desk.install(app)
     console.install(app)
     agent_ws.install(app)
     supervisor_ws.install(app)

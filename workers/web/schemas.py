@@ -84,6 +84,9 @@ class CaseListQuery(Page):
     type: CaseType | None = None
     queue: Short | None = None
     customer: Short | None = None
+    held_by: Short | None = Field(
+        default=None, description="An agent id, or `me`: only the cases whose work that "
+                                  "agent holds now (accepted, not wrapped up); one page.")
 
 
 class CasePatch(Strict):
