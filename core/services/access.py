@@ -120,6 +120,10 @@ class Access:
         token = SESSION_PREFIX + secrets.token_urlsafe(32)
         now = self._clock.now()
         async with self._uow() as uow:
+            if principal.agent_id is not None:
+                agent = await uow.workforce.get_agent(principal.agent_id)
+                if agent is None or not agent.active:
+                    return None  # suspended: as if the password were wrong
             await uow.access.add_session(token_hash=token_hash(token), user_id=principal.id,
                                          created_at=now, expires_at=now + self._session_ttl)
             await uow.commit()

@@ -124,6 +124,7 @@ class SqlAccess:
     async def principal_for_token(self, token_hash: str) -> Principal | None:
         r = (await self._conn.execute(sa.select(api_tokens).where(
             api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None),
+            _not_suspended(api_tokens.c.agent_id),
         ))).mappings().first()
         if r is None:
             return None
@@ -154,7 +155,8 @@ class SqlAccess:
         r = (await self._conn.execute(
             sa.select(users).join(web_sessions, web_sessions.c.user_id == users.c.id).where(
                 web_sessions.c.token_hash == token_hash, web_sessions.c.revoked_at.is_(None),
-                web_sessions.c.expires_at > at))).mappings().first()
+                web_sessions.c.expires_at > at, _not_suspended(users.c.agent_id),
+            ))).mappings().first()
         return None if r is None else _user_principal(r)
 
     async def revoke_session(self, token_hash: str, *, at: datetime) -> str | None:
@@ -176,6 +178,13 @@ class SqlAccess:
                                         web_sessions.c.revoked_at.is_(None))
             .values(revoked_at=at))
         return int(result.rowcount)
+
+
+def _not_suspended(agent_id: sa.ColumnElement[str | None]) -> sa.ColumnElement[bool]:
+    """A token or login of an agent counts only while the agent is active: suspending
+    someone shuts every door at once, without hunting down their tokens."""
+    return sa.or_(agent_id.is_(None), sa.exists().where(agents.c.id == agent_id,
+                                                        agents.c.active.is_(True)))
 
 
 def _user_principal(r: sa.RowMapping) -> Principal:

@@ -199,3 +199,30 @@ async def test_logging_out_closes_the_wallboard_opened_with_that_session(
         if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
             break
     assert ws.close_code == 4401
+
+
+async def test_suspending_an_agent_shuts_every_door_at_once(
+        api: Api, services: Services, agent_login: str) -> None:
+    own = str(api.client.make_url("/")).rstrip("/")
+    token = await services.access.create_token(role=Role.AGENT, name="chris",
+                                               agent_id=agent_login)
+    ws = await api.client.ws_connect("/agent/ws", headers={"Origin": own})
+    assert (await ws.receive_json(timeout=5))["type"] == "hello"
+
+    suspended = await api.client.patch(f"/api/agents/{agent_login}",
+                                       headers=api.headers(Role.SUPERVISOR),
+                                       json={"active": False})
+    assert suspended.status == 200
+    while True:
+        message = await ws.receive(timeout=5)
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            break
+    assert ws.close_code == 4401
+    assert (await api.client.get("/api/me")).status == 401  # the session cookie
+    bearer = await api.client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert bearer.status == 401
+    assert (await log_in(api.client, "chris")).status == 401  # and logging in again
+
+    await api.client.patch(f"/api/agents/{agent_login}",
+                           headers=api.headers(Role.SUPERVISOR), json={"active": True})
+    assert (await log_in(api.client, "chris")).status == 303

@@ -154,7 +154,8 @@ class AgentSession:
                 if push.get("type") == "offer_ready":
                     await self._offer_by_id(str(push.get("offer_id")))
                 elif push.get("type") == "session_ended":
-                    if self._login is not None and push.get("session") == self._login:
+                    if push.get("all") or (self._login is not None
+                                           and push.get("session") == self._login):
                         await self._ws.close(code=SESSION_ENDED, message=b"logged out")
                         return
                 else:

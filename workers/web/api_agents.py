@@ -8,6 +8,7 @@ from aiohttp import web
 
 from core.domain.workforce import Role, Tier
 from core.services.agents import AgentChanges
+from workers.notify import agent_channel
 from workers.web import serialize
 from workers.web.endpoints import Api, Call
 from workers.web.keys import SERVICES
@@ -51,4 +52,9 @@ def register(api: Api) -> None:
             phone=b.phone))
         if b.presence is not None:
             agent = await services.desk.set_presence(agent.id, b.presence, reason="supervisor")
+        if b.active is False:
+            # Suspended: their tokens and logins stop working at once (core.storage checks
+            # the agent is active); open desktops are closed now, not at the next request.
+            await services.push.publish(agent_channel(agent.id),
+                                        {"type": "session_ended", "all": True})
         return web.json_response(serialize.agent(agent))
