@@ -68,8 +68,10 @@ async def running_centre(database_url: str, start: datetime, *,
                          extra_settings: dict[str, Any] | None = None,
                          ) -> AsyncIterator[Centre]:
     clock = FakeClock(start)
+    # Workers finish what they hold for at most drain_timeout_s when stopped; a short
+    # drain keeps teardown quick, and the wait below allows for it on a busy machine.
     settings = Settings(database_url=database_url, redis_url=None, http_port=0,
-                        **(extra_settings or {}))
+                        **{"drain_timeout_s": 2.0, **(extra_settings or {})})
     async with bootstrap.build(settings, clock=clock) as services:
         async with services.uow() as uow:
             await uow.workforce.add_team(Team(id="team_2", name="Tweede lijn"))
@@ -88,7 +90,7 @@ async def running_centre(database_url: str, start: datetime, *,
                          {"Authorization": f"Bearer {tokens[Role.ADMIN]}"})
         finally:
             stop.set()
-            await asyncio.wait_for(running, timeout=WAIT_S)
+            await asyncio.wait_for(running, timeout=settings.drain_timeout_s + WAIT_S)
             await client.close()
 
 
