@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from core.domain.events import Envelope
 from core.ports import UnitOfWork
 from core.services.consuming import idempotent_batch
 from routing.sla_clocks import follow_case_change
-from workers.notify import notify
+from workers.notify import agent_channel, notify
 from workers.services import Services
 from workers.waiting import wait_any
 
@@ -52,11 +52,19 @@ async def run_router(services: Services, stop: asyncio.Event) -> None:
         if routed is not None:
             services.wakeups.sla.set()
 
+    routed = idempotent_batch(ROUTER_GROUP, services.uow, route)
+
+    async def route_batch(envelopes: Sequence[Envelope]) -> None:
+        await routed(envelopes)
+        # Committed: a dispatcher in this process need not wait for the work_waiting
+        # events to come round through the outbox and the bus (other processes still do).
+        services.wakeups.dispatch.set()
+
     # In batches: every case waiting is routed in one transaction, so the router keeps up
     # with any intake rate instead of queueing for the database once per case.
     await services.bus.consume_batches(
-        group=ROUTER_GROUP, consumer=_consumer(services, "router"),
-        handler=idempotent_batch(ROUTER_GROUP, services.uow, route), stop=stop)
+        group=ROUTER_GROUP, consumer=_consumer(services, "router"), handler=route_batch,
+        stop=stop)
 
 
 async def run_sla_follower(services: Services, stop: asyncio.Event) -> None:
@@ -101,6 +109,11 @@ async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
         result = await services.dispatcher.dispatch()
         if result.offers:
             services.wakeups.offers.set()
+        for offer in result.offers:
+            # Straight to the agent's desktop, committed: the notifier's push for the same
+            # offer (after the outbox and the bus) finds it already shown.
+            await services.push.publish(agent_channel(offer.agent_id),
+                                        {"type": "offer_ready", "offer_id": offer.id})
         return None
 
     async def expire() -> datetime | None:

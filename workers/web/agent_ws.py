@@ -131,6 +131,8 @@ class AgentSession:
         self._ws = ws
         self._agent_id = agent_id
         self._login = login  # fingerprint of the browser session that opened this socket
+        # Offers already shown: the dispatcher and the notifier may both announce one.
+        self._shown: set[str] = set()
         self._send_lock = asyncio.Lock()  # pushes and replies interleave on one socket
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "presence": self._presence, "accept": self._accept, "decline": self._decline,
@@ -164,6 +166,8 @@ class AgentSession:
                 log.exception("could not deliver a push to agent %s", self._agent_id)
 
     async def _offer_by_id(self, offer_id: str) -> None:
+        if offer_id in self._shown:
+            return
         async with self._services.read_uow() as uow:
             offer = await uow.work.get_offer(offer_id)
         if offer is not None and offer.status is OfferStatus.PENDING:
@@ -172,6 +176,9 @@ class AgentSession:
     async def send_offer(self, offer: Offer) -> None:
         # The whole pop in one read; decided_at (routing chose this agent) and sent_at let
         # the desktop, and `switchboard bench pop`, measure how long the pop took.
+        if offer.id in self._shown:
+            return
+        self._shown.add(offer.id)
         pop = await offer_pop(self._services, offer)
         await self.send({
             "type": "offer", "offer_id": offer.id, "expires_at": offer.expires_at.isoformat(),
