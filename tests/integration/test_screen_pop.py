@@ -178,13 +178,18 @@ async def test_a_customer_with_nothing_to_warn_about_pops_without_warnings(
     await centre.publish(RULES)  # no scripts or knowledge saved: none suggested
     _, headers = await centre.agent("Anna", tier=1, skills={}, queues=["q_general"])
     anna = await available(centre, headers)
+    long = "Wanneer zijn jullie open? " + "Ik wacht al heel lang. " * 400
     sent = await centre.contact(channel="chat", external_id="chat-1",
                                 **{"from": {"visitor_id": "vis_1", "name": "Piet"}},
-                                subject="Openingstijden", body="Wanneer zijn jullie open?")
+                                subject="Openingstijden", transcript=long)
     offer = await receive(anna, "offer")
     await anna.close()
     pop = offer["screen_pop"]
     assert offer["case"]["id"] == sent["case_id"]
+    # The contact on offer in full; in the history only its start.
+    assert offer["contact"]["transcript"] == long
+    [history] = pop["timeline"]
+    assert (history["transcript"], history["truncated"]) == (long[:2000], True)
     assert pop["warnings"] == [] and pop["possible_duplicates"] == []
     assert (pop["script"], pop["knowledge"]) == (None, [])
     assert [c["current"] for c in pop["open_cases"]] == [True]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.domain.contact import Contact
 from core.domain.work import Offer
 from core.services.screen_pop import (
     ClockView,
@@ -24,6 +25,9 @@ from workers.services import Services
 from workers.web import serialize
 
 _SUGGESTER = ScriptSuggester()
+# History in the pop is for recognising, not reading: long texts are cut so a customer
+# with a few long mails still pops in one small frame (the case view has them in full).
+HISTORY_TEXT = 2_000
 
 
 def pops(services: Services) -> ScreenPops:
@@ -53,8 +57,8 @@ def pop_json(pop: ScreenPop) -> dict[str, Any]:
             "language": pop.preferences.language,
         },
         "open_cases": [_open_case(o) for o in pop.open_cases],
-        "last_contacts": [serialize.contact(x) for x in pop.last_contacts],
-        "timeline": [serialize.contact(x) for x in pop.timeline],
+        "last_contacts": [_history(x) for x in pop.last_contacts],
+        "timeline": [_history(x) for x in pop.timeline],
         "possible_duplicates": [serialize.duplicate(d) for d in pop.possible_duplicates],
         "classification": pop.classification,
         "script": None if pop.script is None else {
@@ -65,6 +69,18 @@ def pop_json(pop: ScreenPop) -> dict[str, Any]:
                        "matched": list(k.matched)} for k in pop.knowledge],
         "assembled_at": pop.assembled_at.isoformat(),
     }
+
+
+def _history(contact: Contact) -> dict[str, Any]:
+    found = serialize.contact(contact)
+    cut = False
+    for key in ("body", "transcript", "summary"):
+        text = found.get(key)
+        if isinstance(text, str) and len(text) > HISTORY_TEXT:
+            found[key] = text[:HISTORY_TEXT]
+            cut = True
+    found["truncated"] = cut
+    return found
 
 
 def _identifier(check: IdentifierCheck) -> dict[str, Any]:
