@@ -135,6 +135,17 @@ class Settings(BaseSettings):
     mail_ack_per_sender_per_hour: int = Field(
         default=3, ge=0, description="At most this many acknowledgements to one address an "
         "hour: a loop breaker for auto-responders that do not say they are one.")
+    survey_enabled: bool = Field(
+        default=True, description="Ask customers how we did after a case is resolved: an "
+        "e-mailed link, a question at the end of a chat, or after a call.")
+    survey_kind: Literal["csat", "nps", "both"] = Field(
+        default="csat", description="What a survey asks: csat (satisfied? 1-5), nps "
+        "(recommend us? 0-10) or both; always with room for a comment.")
+    survey_min_days_between: int = Field(
+        default=30, ge=0, le=3650, description="Ask one customer at most once in this many "
+        "days, on any channel (the per-customer frequency cap).")
+    survey_valid_days: int = Field(
+        default=14, ge=1, le=365, description="How long a survey can be answered.")
 
     @field_validator("database_url", mode="after")
     @classmethod

@@ -30,6 +30,7 @@ from core.domain.messaging import (
 )
 from core.domain.routing import Activation, ConfigDocument, RoutingDecision, RuleSetVersion
 from core.domain.sla import SlaClock
+from core.domain.surveys import Invitation, SurveyResponse, SurveySubject, SurveySummary
 from core.domain.verification import Verification
 from core.domain.work import AgentLoad, Offer, WorkItem, WorkStatus
 from core.domain.workforce import Agent, Presence, Queue, Role, Team
@@ -376,6 +377,52 @@ class WallboardQueries(Protocol):
         ...
 
 
+class SurveyRepository(Protocol):
+    """Satisfaction survey invitations, responses, and each customer's cap and opt-out."""
+
+    async def add_invitation(self, invitation: Invitation) -> None: ...
+    async def get_invitation(self, invitation_id: str) -> Invitation | None: ...
+    async def invitation_by_token(self, token_hash: str) -> Invitation | None: ...
+    async def invitation_for_case(self, case_id: str) -> Invitation | None:
+        """The newest invitation about this case, on any channel."""
+        ...
+    async def open_invitation(self, channel: str, reference: str, *,
+                              now: datetime) -> Invitation | None:
+        """The newest unanswered, unexpired invitation with this channel handle (a chat
+        conversation id, a call sid)."""
+        ...
+    async def subject(self, customer_id: str) -> SurveySubject | None: ...
+    async def claim(self, customer_id: str, *, now: datetime, not_after: datetime) -> bool:
+        """Atomically note that the customer is asked now — only if they have not opted
+        out and were last asked at or before ``not_after`` (the frequency cap); False
+        otherwise. Two claims at once never both succeed."""
+        ...
+    async def set_opt_out(self, customer_id: str, *, at: datetime | None,
+                          via: str | None) -> None:
+        """Opt the customer out (``at`` set) or back in (``at`` None)."""
+        ...
+    async def mark_answered(self, invitation_id: str, at: datetime) -> bool:
+        """False when it was answered already (by a concurrent request too)."""
+        ...
+    async def add_response(self, response: SurveyResponse) -> None: ...
+    async def response_for(self, invitation_id: str) -> SurveyResponse | None: ...
+    async def responses_for_customer(self, customer_id: str, *,
+                                     limit: int) -> list[SurveyResponse]:
+        """Newest first."""
+        ...
+    async def responses_for_contacts(self, contact_ids: Sequence[str]
+                                     ) -> list[SurveyResponse]: ...
+    async def responses_between(self, *, since: datetime | None, until: datetime | None,
+                                limit: int, cursor: str | None,
+                                ) -> tuple[list[SurveyResponse], str | None]:
+        """Answered in [since, until), newest first, keyset-paginated."""
+        ...
+    async def summary_between(self, *, since: datetime | None,
+                              until: datetime | None) -> SurveySummary:
+        """CSAT and NPS over every answer in [since, until)."""
+        ...
+
+
 class BlobStore(Protocol):
     """Content-addressed bytes (raw originals, attachments): the key is the content's hash,
     so storing the same bytes twice stores them once."""
@@ -596,6 +643,7 @@ class UnitOfWork(Protocol):
     reports: ReportQueries
     wallboard: WallboardQueries
     verifications: VerificationRepository
+    surveys: SurveyRepository
     outbox: Outbox
     inbox: Inbox
 

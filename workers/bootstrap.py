@@ -21,6 +21,7 @@ from redis.backoff import ExponentialBackoff
 from channels.chat.service import ChatService, Transcripts
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
+from channels.email.survey_mail import SurveyMailer
 from channels.voice.bridge import CallBridge
 from channels.voice.cti import CtiEvents
 from channels.voice.outbound import ClickToCall, TwilioAccount
@@ -33,6 +34,7 @@ from core.bus.push import InProcessPush, RedisPush
 from core.bus.redis_streams import RedisStreamsBus
 from core.config import Settings, redacted
 from core.domain.clock import Clock, SystemClock
+from core.domain.surveys import SurveyKind
 from core.ports import EventBus, Push, UnitOfWork
 from core.services.access import Access
 from core.services.agents import AgentAdmin
@@ -42,6 +44,7 @@ from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
 from core.services.profiles import CustomerProfiles
 from core.services.queries import Queries
+from core.services.surveys import SurveyPolicy, Surveys
 from core.storage.engine import build_engine
 from core.storage.uow import SqlUnitOfWork
 from routing.configuration import ConfigurationLoader
@@ -52,12 +55,13 @@ from routing.rules_admin import RulesAdmin
 from routing.sla_clocks import SlaTimer
 from workers.routing_workers import GROUPS
 from workers.services import Services, Wakeups
+from workers.surveys import SURVEYS_GROUP
 
 log = logging.getLogger(__name__)
 
 # Every consumer group is declared by every process at start-up, so no process can publish
 # before a group exists and leave it without those events.
-CONSUMER_GROUPS: tuple[str, ...] = GROUPS
+CONSUMER_GROUPS: tuple[str, ...] = (*GROUPS, SURVEYS_GROUP)
 
 
 def _redis(settings: Settings) -> redis.Redis:
@@ -164,6 +168,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                               clock=clock, default_region=region),
             bridge=CallBridge(account=_twilio_account(settings), uow=uow, read_uow=read_uow,
                               clock=clock, desk=desk),
+            surveys=Surveys(
+                uow=uow, read_uow=read_uow, clock=clock, policy=SurveyPolicy(
+                    enabled=settings.survey_enabled, kind=SurveyKind(settings.survey_kind),
+                    min_days_between=settings.survey_min_days_between,
+                    valid_for=timedelta(days=settings.survey_valid_days)),
+                mailer=SurveyMailer(sender=email.sender, can_send=email.can_send,
+                                    public_url=settings.public_url)),
             twilio_signatures=(
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
                                  settings.public_url)

@@ -26,6 +26,7 @@ from workers.routing_workers import (
     run_sla_timer,
 )
 from workers.services import Services
+from workers.surveys import run_surveys
 from workers.web.app import build_app
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ WORKERS: dict[str, Worker] = {
     "notifier": run_notifier,
     "mail-intake": run_mail_intake,
     "mail-delivery": run_mail_delivery,
+    "surveys": run_surveys,
 }
 WORKER_HELP = {
     "relay": "moves committed events from the database outbox onto the event bus",
@@ -63,6 +65,7 @@ WORKER_HELP = {
     "notifier": "pushes offers, presence changes and SLA alerts to connected desktops",
     "mail-intake": "takes mail in from every configured IMAP mailbox (IDLE or polling)",
     "mail-delivery": "sends queued e-mail (replies, acknowledgements) with retries",
+    "surveys": "asks customers how we did once their case is resolved (e-mail link, chat)",
 }
 
 

@@ -27,6 +27,7 @@ from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
 from core.services.profiles import CustomerProfiles
 from core.services.queries import Queries
+from core.services.surveys import Surveys
 from routing.configuration import ConfigurationLoader
 from routing.desk import AgentDesk
 from routing.dispatcher import Dispatcher
@@ -79,6 +80,7 @@ class Services:
     cti: CtiEvents
     calls: ClickToCall
     bridge: CallBridge
+    surveys: Surveys
     twilio_signatures: TwilioSignatures | None
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:

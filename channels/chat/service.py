@@ -27,6 +27,7 @@ from core.domain.commands import IngestContact, Party
 from core.domain.errors import Conflict, InvalidInput, NotFound
 from core.domain.ids import new_id
 from core.domain.messaging import OutboundKind
+from core.domain.surveys import Invitation
 from core.domain.workforce import Presence
 from core.ports import Push, UnitOfWork, UnitOfWorkFactory
 from core.services.ingest import ContactIngestion, IngestResult
@@ -81,6 +82,13 @@ def frame(message: ChatMessage) -> dict[str, object]:
     if message.event:
         found["event"] = message.event
     return found
+
+
+def survey_frame(invitation: Invitation) -> dict[str, object]:
+    """The satisfaction survey prompt the widget shows (the questions are the widget's)."""
+    return {"type": "survey", "survey_id": invitation.id,
+            "conversation_id": invitation.reference, "kind": invitation.kind.value,
+            "language": invitation.language, "expires_at": invitation.expires_at.isoformat()}
 
 
 class ChatService:
@@ -219,6 +227,13 @@ class ChatService:
             self._transcripts.wake.set()
         await self._announce(conversation, frame(stored))
         return stored
+
+    async def survey_prompt(self, invitation: Invitation) -> None:
+        """Ask the visitor of a chat survey's conversation (the widget stays connected a
+        while after the end for this)."""
+        if invitation.channel is Channel.CHAT and invitation.reference:
+            await self._push.publish(conversation_channel(invitation.reference),
+                                     survey_frame(invitation))
 
     async def leave_message(self, conversation_id: str, visitor_id: str, *, name: str | None,
                             email: str | None, text: str) -> IngestResult:

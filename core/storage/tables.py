@@ -532,3 +532,65 @@ phone_verifications = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Column("verified_at", UTCDateTime),
 )
+
+
+# --- satisfaction surveys --------------------------------------------------------------
+
+# One survey offered to one customer about one contact, on one channel. The e-mailed link
+# carries a 256-bit random token; only its SHA-256 is kept. Reports join CSAT on contact_id
+# and case_id (the contact rated and its case).
+survey_invitations = sa.Table(
+    "survey_invitations", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("case_id", ID),
+    sa.Column("contact_id", ID),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    # The channel's handle: chat conversation id, call sid, or the mail's Message-ID.
+    sa.Column("reference", sa.String(1000)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("answered_at", UTCDateTime),
+)
+sa.Index("ix_survey_invitations_customer", survey_invitations.c.customer_id,
+         survey_invitations.c.created_at)
+sa.Index("ix_survey_invitations_case", survey_invitations.c.case_id)
+sa.Index("ix_survey_invitations_reference", survey_invitations.c.channel,
+         survey_invitations.c.reference)
+
+# The answer to an invitation (at most one), with what it rates copied onto it.
+survey_responses = sa.Table(
+    "survey_responses", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("invitation_id", ID, sa.ForeignKey("survey_invitations.id"), nullable=False,
+              unique=True),
+    sa.Column("customer_id", ID, nullable=False),
+    sa.Column("case_id", ID),
+    sa.Column("contact_id", ID),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("score", sa.SmallInteger),  # CSAT 1-5
+    sa.Column("nps", sa.SmallInteger),  # 0-10
+    sa.Column("comment", sa.Text),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("answered_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_survey_responses_contact", survey_responses.c.contact_id)
+sa.Index("ix_survey_responses_case", survey_responses.c.case_id)
+sa.Index("ix_survey_responses_customer", survey_responses.c.customer_id,
+         survey_responses.c.answered_at)
+sa.Index("ix_survey_responses_answered", survey_responses.c.answered_at,
+         survey_responses.c.id)
+
+# Per customer: when they were last asked (the frequency cap, claimed by one conditional
+# UPDATE, so two resolutions at once cannot both ask) and whether they opted out.
+survey_subjects = sa.Table(
+    "survey_subjects", metadata,
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), primary_key=True),
+    sa.Column("last_invited_at", UTCDateTime),
+    sa.Column("opted_out_at", UTCDateTime),
+    sa.Column("opted_out_via", sa.String(40)),
+)

@@ -28,6 +28,7 @@ from core.ports import (
     ReportQueries,
     RoutingRecords,
     SlaRepository,
+    SurveyRepository,
     VerificationRepository,
     WallboardQueries,
     WorkforceRepository,
@@ -50,6 +51,7 @@ from core.storage.outbox import OutboxWriter, SqlInbox
 from core.storage.reports import SqlReports
 from core.storage.routing import SqlRoutingRecords
 from core.storage.sla import SqlSla
+from core.storage.surveys import SqlSurveys
 from core.storage.verifications import SqlVerifications
 from core.storage.wallboard import SqlWallboard
 from core.storage.work import SqlWork
@@ -102,6 +104,7 @@ class SqlUnitOfWork:
         self.reports: ReportQueries = SqlReports(conn)
         self.wallboard: WallboardQueries = SqlWallboard(conn)
         self.verifications: VerificationRepository = SqlVerifications(conn)
+        self.surveys: SurveyRepository = SqlSurveys(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -9,6 +9,7 @@ from aiohttp import web
 from core.domain.workforce import Role
 from core.services.profiles import FieldNotAllowed, ProfileChanges
 from workers.web import serialize
+from workers.web.api_surveys import with_contact_surveys, with_survey_results
 from workers.web.endpoints import Api, Call
 from workers.web.keys import SERVICES
 from workers.web.schemas import CustomerPatch, CustomerSearch, MergeIn, Page
@@ -25,13 +26,16 @@ def register(api: Api) -> None:
         return web.json_response({"items": [serialize.customer(c) for c in found]})
 
     @api.route("GET", "/api/customers/{id}",
-               summary="A customer with identifiers, open cases and the first timeline page",
+               summary="A customer with identifiers, open cases, survey results and the first "
+               "timeline page",
                role=Role.AGENT, tag="customers", query=Page,
                responses={200: "The customer", 404: "No such customer"})
     async def get_customer(call: Call[Any, Page]) -> web.Response:
-        view = await call.request.app[SERVICES].queries.customer(
+        services = call.request.app[SERVICES]
+        view = await services.queries.customer(
             call.path("id"), timeline_limit=call.query.limit, cursor=call.query.cursor)
-        return web.json_response(serialize.customer_view(view))
+        return web.json_response(await with_survey_results(
+            services, view.customer.id, serialize.customer_view(view)))
 
     @api.route("PATCH", "/api/customers/{id}",
                summary="Correct or complete a customer's profile", role=Role.AGENT,
@@ -54,10 +58,12 @@ def register(api: Api) -> None:
                tag="customers", query=Page,
                responses={200: "A page of contacts", 404: "No such customer"})
     async def timeline(call: Call[Any, Page]) -> web.Response:
-        page = await call.request.app[SERVICES].queries.timeline(
+        services = call.request.app[SERVICES]
+        page = await services.queries.timeline(
             call.path("id"), limit=call.query.limit, cursor=call.query.cursor)
-        return web.json_response({"items": [serialize.contact(c) for c in page.contacts],
-                                  "next_cursor": page.next_cursor})
+        items = [serialize.contact(c) for c in page.contacts]
+        await with_contact_surveys(services, items)
+        return web.json_response({"items": items, "next_cursor": page.next_cursor})
 
     @api.route("GET", "/api/customers/{id}/duplicates",
                summary="Customers that may be the same person", role=Role.AGENT,

@@ -21,6 +21,7 @@ from workers.web import (
     api_reports,
     api_routing,
     api_scripts,
+    api_surveys,
     api_tokens,
     api_voice,
     api_workforce,
@@ -32,6 +33,7 @@ from workers.web import (
     login,
     pages,
     supervisor_ws,
+    surveys,
     twilio_voice,
 )
 from workers.web.auth import ACCESS, auth_middleware
@@ -46,7 +48,7 @@ def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
                    api_routing, api_mail, api_workforce, api_forms, api_chat,
-                   api_voice, api_calls, api_notes, api_reports):
+                   api_voice, api_calls, api_notes, api_surveys, api_reports):
         module.register(api)
     api_scripts.register(api)
     api_tokens.register(api)
@@ -72,6 +74,7 @@ def build_app(services: Services) -> web.Application:
     forms.install(app)
     chat_ws.install(app)
     chat_pages.install(app)
+    surveys.install(app)
     twilio_voice.install(app)
     api_cti.install(app)
     return app

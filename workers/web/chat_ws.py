@@ -18,9 +18,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from channels.chat.service import conversation_channel, frame
+from channels.chat.service import conversation_channel, frame, survey_frame
+from core.domain.channels import Channel
 from core.domain.chat import ChatSender, Conversation
 from core.domain.errors import DomainError
 from workers.web.agent_ws import OPEN_SOCKETS
@@ -69,6 +70,14 @@ class Read(BaseModel):
     seq: int = Field(ge=0)
 
 
+class SurveyAnswer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    survey_id: str = Field(min_length=1, max_length=64)
+    score: StrictInt | None = None
+    nps: StrictInt | None = None
+    comment: str | None = Field(default=None, max_length=4000)
+
+
 def install(app: web.Application) -> None:
     app.router.add_get("/chat/ws", chat_socket)
 
@@ -113,6 +122,7 @@ class VisitorSession:
         self._errors = 0
         self._lock = asyncio.Lock()
         self._conversation: Conversation | None = None
+        self._resumed = False
         self._sent_seq = 0  # the highest sequence number this socket has delivered
         # Live pushes wait until the backlog is out, so messages arrive in order.
         self._backlog_sent = asyncio.Event()
@@ -142,6 +152,10 @@ class VisitorSession:
                 for message in await self._services.chat.backlog(conversation.id,
                                                                  hello.after_seq):
                     await self.send(frame(message))
+                if self._resumed:  # a survey asked while the visitor was away
+                    survey = await self._services.surveys.open_in_chat(conversation.id)
+                    if survey is not None:
+                        await self.send(survey_frame(survey))
                 self._backlog_sent.set()
                 await self._receive()
             finally:
@@ -170,6 +184,7 @@ class VisitorSession:
             visitor_id=hello.visitor_id, conversation_id=hello.conversation_id,
             name=hello.name, email=hello.email, language=hello.language, topic=hello.topic)
         self._conversation = greeting.conversation
+        self._resumed = greeting.resumed
         conversation = greeting.conversation
         self._sent_seq = hello.after_seq if greeting.resumed else 0
         await self.send({
@@ -232,14 +247,9 @@ class VisitorSession:
                                                     said.text, said.client_msg_id)
                 await self.send({"type": "ack", "client_msg_id": said.client_msg_id,
                                  "seq": stored.seq})
-            elif kind == "typing":
+            elif kind in ("typing", "read"):
                 await chat.signal(conversation.id, conversation.visitor_id,
-                                  {"type": "typing", "from": "visitor",
-                                   "typing": bool(body.get("typing", True))})
-            elif kind == "read":
-                seq = Read.model_validate(body).seq
-                await chat.signal(conversation.id, conversation.visitor_id,
-                                  {"type": "read", "from": "visitor", "seq": seq})
+                                  _signal(kind, body))
             elif kind == "end":
                 await chat.end(conversation.id, by=ChatSender.VISITOR,
                                send_transcript=bool(body.get("transcript")))
@@ -249,11 +259,13 @@ class VisitorSession:
                                                   name=left.name, email=left.email,
                                                   text=left.text)
                 await self.send({"type": "message_left", "case_id": result.case_id})
+            elif kind == "survey_answer":
+                await self._survey_answer(conversation, SurveyAnswer.model_validate(body))
             elif kind == "ping":
                 await self.send({"type": "pong"})
             else:
                 await self._error("unknown_type", "type must be message, typing, read, end, "
-                                  "leave_message or ping")
+                                  "leave_message, survey_answer or ping")
         except ValidationError as err:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                  for e in err.errors(include_url=False))
@@ -261,8 +273,21 @@ class VisitorSession:
         except DomainError as err:
             await self._error("refused", str(err))
 
+    async def _survey_answer(self, conversation: Conversation, answer: SurveyAnswer) -> None:
+        await self._services.surveys.record_answer(
+            answer.survey_id, channel=Channel.CHAT, score=answer.score, nps=answer.nps,
+            comment=answer.comment, language=conversation.language, reference=conversation.id)
+        await self.send({"type": "survey_thanks", "survey_id": answer.survey_id})
+
     async def _error(self, code: str, message: str, **extra: object) -> None:
         self._errors += 1
         await self.send({"type": "error", "code": code, "message": message, **extra})
         if self._errors >= MAX_ERRORS:
             await self._ws.close(code=POLICY_VIOLATION, message=b"too many bad frames")
+
+
+def _signal(kind: str, body: dict[str, Any]) -> dict[str, object]:
+    """Typing and read receipts as passed on to the agent."""
+    if kind == "read":
+        return {"type": "read", "from": "visitor", "seq": Read.model_validate(body).seq}
+    return {"type": "typing", "from": "visitor", "typing": bool(body.get("typing", True))}

@@ -8,6 +8,7 @@ from typing import Any
 from core.domain.contact import Case, Contact, Priority
 from core.domain.customer import Customer, Identifier, PossibleDuplicate
 from core.domain.routing import Activation, RoutingDecision, RuleSetVersion
+from core.domain.surveys import SurveyResponse, SurveySummary
 from core.domain.work import Offer
 from core.domain.workforce import Agent
 from core.services.queries import CustomerView
@@ -126,3 +127,16 @@ def decision(d: RoutingDecision) -> dict[str, Any]:
             "work_item_id": d.work_item_id, "rule_set_version": d.rule_set_version,
             "decided_at": _at(d.decided_at), "classification": d.classification,
             "outcome": d.outcome, "facts": d.facts, "offers": d.offers}
+
+
+def survey_response(r: SurveyResponse) -> dict[str, Any]:
+    return {"id": r.id, "invitation_id": r.invitation_id, "customer_id": r.customer_id,
+            "case_id": r.case_id, "contact_id": r.contact_id, "channel": r.channel.value,
+            "kind": r.kind.value, "score": r.score, "nps": r.nps, "comment": r.comment,
+            "language": r.language, "answered_at": _at(r.answered_at)}
+
+
+def survey_summary(s: SurveySummary) -> dict[str, Any]:
+    return {"responses": s.responses, "csat_count": s.csat_count,
+            "csat_average": s.csat_average, "csat_satisfied_pct": s.csat_satisfied_pct,
+            "nps_count": s.nps_count, "nps": s.nps}

@@ -19,7 +19,11 @@
       typing: "Medewerker typt…", offline: "Verbinding verbroken; opnieuw verbinden…",
       none: "Er is nu geen medewerker beschikbaar. Laat een bericht achter, dan antwoorden we per e-mail.",
       leave: "Bericht achterlaten", leaveText: "Uw bericht voor ons", left: "Dank u. We antwoorden per e-mail.",
-      you: "U", agent: "Medewerker", emailNeeded: "E-mailadres" },
+      you: "U", agent: "Medewerker", emailNeeded: "E-mailadres",
+      surveyTitle: "Hoe hebben we u geholpen?", csat: "Hoe tevreden bent u over dit gesprek?",
+      csatLabels: ["zeer ontevreden", "ontevreden", "neutraal", "tevreden", "zeer tevreden"],
+      nps: "Hoe waarschijnlijk is het dat u ons aanbeveelt? (0 = zeer onwaarschijnlijk, 10 = zeer waarschijnlijk)",
+      comment: "Toelichting (optioneel)", surveyThanks: "Dank u voor uw antwoord!" },
     en: { open: "Chat with us", title: "Chat", name: "Name", email: "E-mail (optional)",
       topic: "What about?", start: "Start chat", send: "Send", message: "Your message",
       close: "Close", end: "End chat", transcript: "E-mail me the conversation",
@@ -27,9 +31,14 @@
       typing: "Agent is typing…", offline: "Connection lost; reconnecting…",
       none: "No agent is available right now. Leave a message and we will answer by e-mail.",
       leave: "Leave a message", leaveText: "Your message for us", left: "Thank you. We will answer by e-mail.",
-      you: "You", agent: "Agent", emailNeeded: "E-mail address" }
+      you: "You", agent: "Agent", emailNeeded: "E-mail address",
+      surveyTitle: "How did we do?", csat: "How satisfied are you with this chat?",
+      csatLabels: ["very dissatisfied", "dissatisfied", "neutral", "satisfied", "very satisfied"],
+      nps: "How likely are you to recommend us? (0 = not at all likely, 10 = extremely likely)",
+      comment: "Anything to add? (optional)", surveyThanks: "Thank you for your answer!" }
   }[lang];
 
+  var SURVEY_WAIT_MS = 5 * 60 * 1000;
   var store = window.localStorage;
   var state = {
     visitor: store.getItem("sb_visitor_id") || readCookie("sb_visitor_id"),
@@ -88,7 +97,10 @@
   var leaveText = field(leave, "sb-leave-text", T.leaveText, "textarea", { rows: "3", required: "" });
   leave.appendChild(el("button", { type: "submit" }, T.leave));
 
-  [header, status, log, typing, prechat, composer, leave].forEach(function (n) { panel.appendChild(n); });
+  // The satisfaction survey the server may send when the chat's case is resolved.
+  var survey = el("form", { "class": "sb-survey", hidden: "" });
+
+  [header, status, log, typing, prechat, composer, leave, survey].forEach(function (n) { panel.appendChild(n); });
   document.body.appendChild(button);
   document.body.appendChild(panel);
 
@@ -174,6 +186,12 @@
       delete state.pending[frame.client_msg_id];
     } else if (frame.type === "typing" && frame.from === "agent") {
       show(typing, frame.typing);
+    } else if (frame.type === "survey") {
+      askSurvey(frame);
+    } else if (frame.type === "survey_thanks") {
+      show(survey, false);
+      status.textContent = T.surveyThanks;
+      if (state.ended) { clearTimeout(state.closeTimer); closeSocket(); }
     } else if (frame.type === "message_left") {
       show(leave, false);
       status.textContent = T.left;
@@ -230,11 +248,50 @@
       name: (state.details && state.details.name) || undefined });
   });
 
+  function askSurvey(frame) {
+    if (state.survey === frame.survey_id) { return; }
+    state.survey = frame.survey_id;
+    survey.textContent = "";
+    survey.appendChild(el("h3", {}, T.surveyTitle));
+    if (frame.kind !== "nps") { survey.appendChild(scale("sb-score", T.csat, 1, 5, T.csatLabels)); }
+    if (frame.kind !== "csat") { survey.appendChild(scale("sb-nps", T.nps, 0, 10, null)); }
+    field(survey, "sb-survey-comment", T.comment, "textarea", { rows: "2", maxlength: "2000" });
+    survey.appendChild(el("button", { type: "submit" }, T.send));
+    show(survey, true);
+  }
+
+  function scale(name, legend, from, to, labels) {
+    var set = el("fieldset", { "class": "sb-scale" });
+    set.appendChild(el("legend", {}, legend));
+    for (var n = from; n <= to; n++) {
+      var id = name + "-" + n;
+      set.appendChild(el("input", { type: "radio", name: name, id: id, value: String(n) }));
+      set.appendChild(el("label", { "for": id }, labels ? n + " " + labels[n - from] : String(n)));
+    }
+    return set;
+  }
+
+  survey.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var answer = { type: "survey_answer", survey_id: state.survey };
+    var score = survey.querySelector("input[name=sb-score]:checked");
+    var nps = survey.querySelector("input[name=sb-nps]:checked");
+    var comment = survey.querySelector("textarea").value.trim();
+    if (score) { answer.score = Number(score.value); }
+    if (nps) { answer.nps = Number(nps.value); }
+    if (comment) { answer.comment = comment; }
+    sendFrame(answer);
+  });
+
+  function closeSocket() { if (state.ws) { state.ws.close(); } }
+
   function finish() {
     state.ended = true;
     sessionStorage.removeItem("sb_conversation");
     sessionStorage.removeItem("sb_seq");
     show(composer, false);
-    if (state.ws) { state.ws.close(); }
+    // Stay connected a few minutes: a short satisfaction survey may follow when the
+    // agent resolves the case (docs/chat-protocol.md).
+    state.closeTimer = setTimeout(closeSocket, SURVEY_WAIT_MS);
   }
 })();
