@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         default=(), description="Addresses or networks of the reverse proxies in front "
         "(e.g. [\"10.0.0.0/8\"]): only from them are X-Forwarded-For / -Proto / -Host "
         "believed, which gives rate limits the real client and cookies their Secure flag.")
+    mailbox_lease_s: float = Field(
+        default=30.0, ge=1.0, le=3600.0, description="Each IMAP mailbox is polled by one "
+        "mail-intake process at a time, under a lease renewed every third of this; when "
+        "that process dies, another takes over within this many seconds.")
     serve_workers: str = Field(
         default="all", pattern=r"^(all|none|[a-z-]+(,[a-z-]+)*)$",
         description="Which workers `switchboard serve` runs beside the web server: all (one "

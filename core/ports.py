@@ -208,6 +208,15 @@ class Principal:
     agent_id: str | None = None
 
 
+class LeaseRepository(Protocol):
+    async def take(self, name: str, holder: str, *, now: datetime,
+                   until: datetime) -> bool:
+        """Take or renew the lease; True when ``holder`` holds it until ``until``."""
+        ...
+    async def give_up(self, name: str, holder: str) -> None: ...
+    async def holder(self, name: str, *, now: datetime) -> str | None: ...
+
+
 class VerificationRepository(Protocol):
     async def add(self, verification: Verification) -> None: ...
     async def save(self, verification: Verification) -> None: ...
@@ -643,6 +652,7 @@ class UnitOfWork(Protocol):
     reports: ReportQueries
     wallboard: WallboardQueries
     verifications: VerificationRepository
+    leases: LeaseRepository
     surveys: SurveyRepository
     outbox: Outbox
     inbox: Inbox

@@ -8,6 +8,7 @@ import logging
 from channels.email.delivery import MailDelivery
 from channels.email.intake import Accepted, MailIntake, Outcome
 from channels.email.poller import MailboxPoller
+from core.services.leases import LeaseKeeper
 from workers.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,10 @@ def pollers(services: Services) -> list[MailboxPoller]:
             mailbox=mailbox, endpoint=endpoint, uow=services.uow, on_accepted=wake_delivery,
             intake=MailIntake(mailbox=mailbox, settings=email.intake_settings,
                               uow=services.uow, ingestion=services.ingestion,
-                              clock=services.clock))
+                              clock=services.clock),
+            lease=LeaseKeeper(name=f"imap:{mailbox.name}", holder=services.instance,
+                              uow=services.uow, clock=services.clock,
+                              ttl_s=services.settings.mailbox_lease_s))
         for mailbox, endpoint in email.mailboxes
     ]
 

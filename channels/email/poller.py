@@ -31,6 +31,7 @@ from channels.email.intake import Accepted, MailIntake, Outcome
 from core.config import MailboxSettings
 from core.domain.messaging import QuarantineStatus, content_key
 from core.ports import UnitOfWorkFactory
+from core.services.leases import LeaseKeeper
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +52,34 @@ class MailboxPoller:
     def __init__(self, *, mailbox: MailboxSettings, endpoint: ImapEndpoint,
                  intake: MailIntake, uow: UnitOfWorkFactory,
                  on_accepted: Callable[[Accepted], Awaitable[None]] | None = None,
-                 session_factory: SessionFactory = MailboxSession) -> None:
+                 session_factory: SessionFactory = MailboxSession,
+                 lease: LeaseKeeper | None = None) -> None:
         self._mailbox = mailbox
         self._endpoint = endpoint
         self._intake = intake
         self._uow = uow
         self._on_accepted = on_accepted
         self._session_factory = session_factory
+        self._lease = lease
 
     @property
     def name(self) -> str:
         return self._mailbox.name
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve the mailbox until ``stop`` is set, reconnecting after any failure."""
+        """Serve the mailbox until ``stop`` is set, reconnecting after any failure; with a
+        lease, only while this process holds it (others stand by and take over when it
+        lapses). Two pollers overlapping for a moment is harmless — intake stores each
+        message once by its dedupe key — the lease only saves doing the work twice."""
+        if self._lease is None:
+            await self._serve_until(stop)
+            return
+        while not stop.is_set():
+            async with self._lease.held(stop) as until:
+                if not until.is_set():
+                    await self._serve_until(until)
+
+    async def _serve_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             retrying = AsyncRetrying(
                 # Anything: a dropped connection, a database that is away, a bug. Backing off

@@ -594,3 +594,12 @@ survey_subjects = sa.Table(
     sa.Column("opted_out_at", UTCDateTime),
     sa.Column("opted_out_via", sa.String(40)),
 )
+
+# Work only one process may do at a time (polling one IMAP mailbox): whoever holds the row
+# renews it; a holder that dies stops renewing and another takes over after expires_at.
+leases = sa.Table(
+    "leases", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -21,6 +21,7 @@ from core.ports import (
     CustomerRepository,
     IdentityRecords,
     Inbox,
+    LeaseRepository,
     MessageRefs,
     OutboundMessages,
     Outbox,
@@ -40,6 +41,7 @@ from core.storage.contacts import SqlCases, SqlContacts
 from core.storage.customers import SqlCustomers
 from core.storage.engine import WRITE
 from core.storage.identity_records import SqlIdentityRecords
+from core.storage.leases import SqlLeases
 from core.storage.messaging import (
     SqlBlobs,
     SqlChannelCursors,
@@ -104,6 +106,7 @@ class SqlUnitOfWork:
         self.reports: ReportQueries = SqlReports(conn)
         self.wallboard: WallboardQueries = SqlWallboard(conn)
         self.verifications: VerificationRepository = SqlVerifications(conn)
+        self.leases: LeaseRepository = SqlLeases(conn)
         self.surveys: SurveyRepository = SqlSurveys(conn)
         return self
 

@@ -1,0 +1,30 @@
+"""leases: one holder at a time for singleton work (an IMAP mailbox's poller)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-23 09:30:00
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0009'
+down_revision: str | None = '0008'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('leases',
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('holder', sa.String(length=200), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_leases'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('leases')
