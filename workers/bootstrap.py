@@ -123,6 +123,13 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         ingestion = ContactIngestion(uow, clock, default_region=region)
         desk = AgentDesk(uow, clock)
         profiles = CustomerProfiles(uow, clock)
+        surveys = Surveys(
+            uow=uow, read_uow=read_uow, clock=clock, policy=SurveyPolicy(
+                enabled=settings.survey_enabled, kind=SurveyKind(settings.survey_kind),
+                min_days_between=settings.survey_min_days_between,
+                valid_for=timedelta(days=settings.survey_valid_days)),
+            mailer=SurveyMailer(sender=email.sender, can_send=email.can_send,
+                                public_url=settings.public_url))
         yield Services(
             settings=settings, clock=clock, engine=engine, bus=bus, uow=uow, read_uow=read_uow,
             outbox_signal=signal,
@@ -162,19 +169,14 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                                verification=PhoneVerification(
                                    links=IdentityLinks(uow, clock), clock=clock,
                                    mail=CodeMail(sender=email.sender, can_send=email.can_send,
-                                                 wake=wakeups.mail))),
+                                                 wake=wakeups.mail)),
+                               surveys=surveys),
             cti=CtiEvents(uow=uow, ingestion=ingestion, clock=clock, default_region=region),
             calls=ClickToCall(account=_twilio_account(settings), uow=uow, ingestion=ingestion,
                               clock=clock, default_region=region),
             bridge=CallBridge(account=_twilio_account(settings), uow=uow, read_uow=read_uow,
                               clock=clock, desk=desk),
-            surveys=Surveys(
-                uow=uow, read_uow=read_uow, clock=clock, policy=SurveyPolicy(
-                    enabled=settings.survey_enabled, kind=SurveyKind(settings.survey_kind),
-                    min_days_between=settings.survey_min_days_between,
-                    valid_for=timedelta(days=settings.survey_valid_days)),
-                mailer=SurveyMailer(sender=email.sender, can_send=email.can_send,
-                                    public_url=settings.public_url)),
+            surveys=surveys,
             twilio_signatures=(
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
                                  settings.public_url)

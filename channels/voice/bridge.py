@@ -93,11 +93,9 @@ class CallBridge:
         return twiml.xml(response)  # empty: connect the two legs
 
     async def dial_result(self, p: Mapping[str, str], offer_id: str, *, queue: str) -> str:
+        """The agent did not pick up (no answer, busy, failed): back in the queue for the
+        next agent. (After a conversation the caller goes to VoiceService.after_call.)"""
         response = VoiceResponse()
-        status = p.get("DialCallStatus", "")
-        if status in ("completed", "answered"):
-            response.hangup()  # the conversation is over
-            return twiml.xml(response)
         async with self._read_uow() as uow:
             offer = await uow.work.get_offer(offer_id)
         if offer is not None and offer.status is OfferStatus.PENDING:

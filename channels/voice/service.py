@@ -9,6 +9,7 @@ Signatures are checked before any of this runs (``channels.voice.signature``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,11 +24,13 @@ from core.domain.clock import Clock
 from core.domain.commands import IngestContact, Party
 from core.domain.contact import Case, CaseStatus, CaseType, Priority
 from core.domain.customer import Customer
+from core.domain.errors import DomainError
 from core.domain.workforce import Role
 from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services.ingest import AlsoInTransaction, ContactIngestion, IngestResult
 from core.services.profiles import CustomerProfiles, ProfileChanges
+from core.services.surveys import Surveys
 from routing.configuration import ConfigurationLoader
 
 MENU_KEY = "ivr"
@@ -70,6 +73,12 @@ _LINES = {
                        "press 2 for phone."),
     "preference_saved": ("Uw voorkeur is opgeslagen: {channel}.",
                          "Your preference is saved: {channel}."),
+    "survey_ask": ("Hoe tevreden bent u over dit gesprek? Toets een cijfer van 1, heel "
+                   "ontevreden, tot 5, heel tevreden.", "How satisfied are you with this "
+                   "call? Press a number from 1, very dissatisfied, to 5, very satisfied."),
+    "survey_thanks": ("Dank u wel voor uw antwoord. Tot ziens.",
+                      "Thank you for your answer. Goodbye."),
+    "goodbye": ("Dank u wel voor het bellen. Tot ziens.", "Thank you for calling. Goodbye."),
     "voicemail_thanks": ("Dank u, we bellen u terug.", "Thank you, we will call you back."),
     "sorry": ("Er is een storing. Spreek na de toon uw naam en nummer in, dan bellen we u "
               "terug.", "We have a technical problem. Please leave your name and number "
@@ -95,9 +104,10 @@ class VoiceService:
     def __init__(self, *, uow: UnitOfWorkFactory, read_uow: UnitOfWorkFactory,
                  ingestion: ContactIngestion, clock: Clock, loader: ConfigurationLoader,
                  profiles: CustomerProfiles, default_region: str,
-                 verification: PhoneVerification) -> None:
+                 verification: PhoneVerification, surveys: Surveys | None = None) -> None:
         self._profiles = profiles
         self._verification = verification
+        self._surveys = surveys
         self._uow = uow
         self._read_uow = read_uow  # lookups never wait for (or hold) the write lock
         self._ingestion = ingestion
@@ -245,6 +255,46 @@ class VoiceService:
             return twiml.xml(response)
         dial = response.dial(caller_id=caller_id, answer_on_bridge=True)
         dial.number(call.to_number)
+        return twiml.xml(response)
+
+    async def after_call(self, p: Mapping[str, str]) -> str:
+        """The agent hung up and the caller is still on the line: ask the satisfaction
+        question (one key, 1 to 5) when this customer is due one, else say goodbye."""
+        response = VoiceResponse()
+        async with self._read_uow() as uow:
+            call = await uow.calls.get(p.get("CallSid", ""))
+        surveys = self._surveys
+        if call is not None and call.customer_id and surveys is not None \
+                and await surveys.phone_survey_due(call.customer_id):
+            invitation = await surveys.start(
+                customer_id=call.customer_id, channel=Channel.PHONE, reference=call.sid,
+                case_id=call.case_id, contact_id=call.contact_id, language=call.language)
+            if invitation is not None:
+                menu = await self.menu_definition()
+                language: Language = "en" if call.language == "en" else "nl"
+                gather = response.gather(input="dtmf", num_digits=1, timeout=menu.timeout_s,
+                                         method="POST",
+                                         action=twiml.url("survey", lang=language))
+                twiml.say(gather, menu, language, line("survey_ask", language))
+                twiml.say(response, menu, language, line("goodbye", language))
+        response.hangup()
+        return twiml.xml(response)
+
+    async def survey_answer(self, p: Mapping[str, str], *, language: Language) -> str:
+        response = VoiceResponse()
+        menu = await self.menu_definition()
+        digits = p.get("Digits", "")
+        surveys = self._surveys
+        invitation = (await surveys.invitation_for_call(p.get("CallSid", ""))
+                      if surveys is not None else None)
+        if surveys is not None and invitation is not None and digits in set("12345"):
+            with contextlib.suppress(DomainError):  # answered already, or expired
+                await surveys.record_answer(invitation.id, channel=Channel.PHONE,
+                                            score=int(digits), language=language)
+            twiml.say(response, menu, language, line("survey_thanks", language))
+        else:
+            twiml.say(response, menu, language, line("goodbye", language))
+        response.hangup()
         return twiml.xml(response)
 
     @staticmethod

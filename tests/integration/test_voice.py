@@ -407,6 +407,43 @@ async def test_an_agent_with_a_desk_phone_is_rung_on_it(
     assert (await cleared.json())["phone"] is None
 
 
+async def test_after_the_conversation_the_caller_rates_it_once_within_the_cap(
+        switchboard_with_agents: tuple[Centre, Any]) -> None:
+    centre, twilio = switchboard_with_agents
+    jan = await known_caller(centre)
+    await routed_case(centre, jan["case_id"])
+    _, headers = await centre.agent("Eva", tier=1, skills={}, queues=["q_general"])
+    await post(centre, "/webhooks/twilio/voice", call("CA23"))
+    desk = await available(centre, headers)
+    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+               call("CA23", Digits="0", CallStatus="in-progress"))
+    await receive(desk, "offer")
+    [(_, update)] = await twilio.wait_for_updates(1)
+    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA23"))
+    assert dial is not None
+    action = dial.find("Dial").get("action", "")  # type: ignore[union-attr]
+
+    _, asked = await post(centre, action, call("CA23", DialCallStatus="completed"))
+    assert asked is not None
+    gather = asked.find("Gather")
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert "Hoe tevreden bent u over dit gesprek?" in says(asked)
+    _, thanked = await post(centre, gather.get("action", ""), call("CA23", Digits="4"))
+    assert thanked is not None and "Dank u wel voor uw antwoord" in says(thanked)
+    assert thanked.find("Hangup") is not None
+    surveys = await (await centre.client.get(
+        f"/api/customers/{jan['customer_id']}/surveys", headers=centre.supervisor)).json()
+    assert [(r["score"], r["channel"]) for r in surveys["items"]] == [(4, "phone")]
+
+    # The next call within the frequency cap ends with a goodbye, no question.
+    await post(centre, "/webhooks/twilio/voice", call("CA24"))
+    _, bye = await post(centre, action.replace("offer=", "offer=x"),
+                        call("CA24", DialCallStatus="completed"))
+    assert bye is not None and bye.find("Gather") is None
+    assert bye.find("Hangup") is not None
+    await desk.close()
+
+
 async def test_no_answer_puts_the_caller_back_for_the_next_agent(
         switchboard_with_agents: tuple[Centre, Any]) -> None:
     centre, twilio = switchboard_with_agents

@@ -32,6 +32,7 @@ def install(app: web.Application) -> None:
     app.router.add_post(f"{base}/agent-answered", _webhook(_agent_answered))
     app.router.add_post(f"{base}/dial-result", _webhook(_dial_result))
     app.router.add_post(f"{base}/requeue", _webhook(_dial_result))
+    app.router.add_post(f"{base}/survey", _webhook(_survey))
 
 
 def _language(request: web.Request) -> Language:
@@ -114,7 +115,13 @@ async def _agent_answered(voice: VoiceService, p: dict[str, str],
     return await request.app[SERVICES].bridge.agent_answered(p, request.query.get("offer", ""))
 
 
+async def _survey(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
+    return await voice.survey_answer(p, language=_language(request))
+
+
 async def _dial_result(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
+    if p.get("DialCallStatus") in ("completed", "answered"):
+        return await voice.after_call(p)  # the conversation is over; the caller is still here
     bridge = request.app[SERVICES].bridge
     offer = request.query.get("offer", "")
     return await bridge.dial_result(p, offer, queue=await bridge.queue_of(offer))
