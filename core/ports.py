@@ -597,6 +597,7 @@ class ContactLine:
     first_response_s: float | None
     sla_met: bool | None  # None: no first-response clock on this contact, or not decided
     outcome: str | None
+    csat: int | None = None  # the satisfaction score the customer gave this contact
 
 
 class ReportQueries(Protocol):

@@ -32,6 +32,7 @@ from core.storage.tables import (
     customers,
     offers,
     sla_clocks,
+    survey_responses,
     work_items,
 )
 
@@ -127,7 +128,11 @@ class SqlReports:
     async def contact_lines(self, start: datetime, end: datetime, *,
                             now: datetime) -> AsyncIterator[ContactLine]:
         d = self._derived(_base(start, end).subquery(), now=now)
-        query = sa.select(d).order_by(d.c.received_at, d.c.contact_id)
+        csat = (sa.select(survey_responses.c.score)
+                .where(survey_responses.c.contact_id == d.c.contact_id,
+                       survey_responses.c.score.is_not(None))
+                .order_by(survey_responses.c.answered_at.desc()).limit(1).scalar_subquery())
+        query = sa.select(d, csat.label("csat")).order_by(d.c.received_at, d.c.contact_id)
         # A server-side cursor on PostgreSQL, row batches on SQLite: never the whole period.
         result = await self._conn.stream(query.execution_options(yield_per=500))
         async for r in result:
@@ -139,7 +144,7 @@ class SqlReports:
                 wait_s=_float(r.wait_s), handle_s=_float(r.handle_s),
                 first_response_s=_float(r.first_response_s),
                 sla_met=None if r.sla in (None, "pending") else r.sla == "met",
-                outcome=r.outcome)
+                outcome=r.outcome, csat=r.csat)
 
     # --- the derived layer ---------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import ClientPayloadError, ClientWebSocketResponse
 from twilio.request_validator import RequestValidator
 
+from core.domain.channels import Channel
 from core.domain.sla import SlaKind
 from core.domain.workforce import Role
 from core.ports import ContactLine
@@ -90,6 +91,12 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
     await routed(c, form["case_id"])
     c.clock.advance(timedelta(seconds=10))
     await abandoned_chat(c)
+    # Zoë rates her answered question 4 out of 5 (asked by phone, say).
+    invitation = await c.services.surveys.start(
+        customer_id=zoe["customer_id"], channel=Channel.PHONE, case_id=zoe["case_id"],
+        contact_id=zoe["contact_id"])
+    assert invitation is not None
+    await c.services.surveys.record_answer(invitation.id, channel=Channel.PHONE, score=4)
 
     response = await c.client.get(REPORT, headers=c.supervisor)
     assert response.status == 200, await response.text()
@@ -162,7 +169,9 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
     assert agent["id"] == anna and agent["name"] == "Anna"
     assert (agent["accepted"], agent["handled"], agent["average_handle_s"]) == (2, 2, 1250.0)
     assert agent["average_answer_s"] == 15.0
-    assert report["satisfaction"] is None
+    assert report["satisfaction"] == {
+        "responses": 1, "csat": {"count": 1, "average": 4.0, "satisfied_pct": 100.0},
+        "nps": {"count": 0, "score": None}}
 
     # A stricter target: the call answered in 10 s misses 5 s.
     strict = await (await c.client.get(REPORT + "&answer_within_s=5",
@@ -191,7 +200,7 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
     assert first["case_status"] == "resolved" and first["queue"] == "q_general"
     assert (first["wait_s"], first["handle_s"], first["first_response_s"],
             first["sla_met"], first["outcome"], first["csat"]) == \
-        ("20", "2380", "1800", "yes", "", "")
+        ("20", "2380", "1800", "yes", "", "4")
     # The follow-up and the reply are on the same case, but were not routed themselves.
     assert second["case"] == reply["case"] == first["case"]
     assert (second["wait_s"], second["handle_s"], second["sla_met"]) == ("", "", "")

@@ -166,7 +166,7 @@ class _Sheet:
             line.case_type or "", line.case_status or "", line.queue_id or "",
             _seconds(line.wait_s), _seconds(line.handle_s), _seconds(line.first_response_s),
             {True: "yes", False: "no", None: ""}[line.sla_met], line.outcome or "",
-            "",  # CSAT: no satisfaction surveys yet
+            "" if line.csat is None else str(line.csat),
         ]
 
 

@@ -258,7 +258,7 @@ export function mountReports(panel) {
         t("rp.fcrNote", { n: report.first_contact_resolution.first_contact, total: report.first_contact_resolution.resolved })),
       tile("csat", sat && sat.csat && sat.csat.average !== null && sat.csat.average !== undefined
         ? fmtNumber(sat.csat.average, 1) : "—",
-      sat && sat.nps ? t("rp.npsNote", { nps: sat.nps.score ?? "—", n: sat.nps.responses ?? 0 }) : t("rp.noSurveys")));
+      sat && sat.nps ? t("rp.npsNote", { nps: sat.nps.score ?? "—", n: sat.nps.count ?? 0 }) : t("rp.noSurveys")));
     const byChannel = {};
     for (const [c, v] of Object.entries(report.volumes.by_channel)) byChannel[c] = v.total;
     replace(charts,
