@@ -9,6 +9,7 @@ the agent, and the desk's script and knowledge documents; then, without the data
   verified, invalid, look-alike characters, shared with a possible duplicate);
 * ``warnings`` lists what the agent must not miss: uncertain identity, a possible
   duplicate, another open complaint, an SLA clock breached;
+* preferences carry the consent the record holds (surveys, until an opt-out);
 * SLA clocks get their state at ``now`` (running, warning, paused, breached, stopped);
 * a suggester (``routing.scripts``, injected: the core does not know routing) picks the
   script for this queue, case type and language, and the knowledge snippets matching the
@@ -34,6 +35,7 @@ from core.domain.customer import Customer, CustomerKind, Identifier, PossibleDup
 from core.domain.errors import NotFound
 from core.domain.routing import ConfigDocument
 from core.domain.sla import SlaClock
+from core.domain.surveys import SurveySubject
 from core.domain.work import Offer
 from core.domain.workforce import Agent
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -118,9 +120,20 @@ class OpenCase:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Consent:
+    """What the customer agreed to be asked. The record has one consent today: satisfaction
+    surveys, until the customer opts out (docs/surveys.md)."""
+
+    surveys: bool
+    surveys_opted_out_at: datetime | None = None
+    surveys_opted_out_via: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Preferences:
     channel: Channel | None
     language: str | None
+    consent: Consent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,6 +237,7 @@ class ScreenPops:
         clocks = await uow.sla.clocks_for_cases([c.id for c in open_cases])
         documents = await uow.routing.get_documents([SCRIPTS_KEY, KNOWLEDGE_KEY])
         agent = await uow.workforce.get_agent(agent_id) if agent_id else None
+        surveys = await uow.surveys.subject(customer_id)
         now = self._clock.now()
 
         checks = tuple(check_identifier(i, duplicates) for i in customer.identifiers)
@@ -237,7 +251,7 @@ class ScreenPops:
             customer=customer, identifiers=checks,
             warnings=tuple(warnings(checks, duplicates, views)),
             preferences=Preferences(channel=customer.preferred_channel,
-                                    language=customer.language),
+                                    language=customer.language, consent=consent(surveys)),
             open_cases=views, last_contacts=tuple(last), timeline=tuple(timeline.contacts),
             possible_duplicates=tuple(duplicates), case=case, contact=contact,
             classification=case.classification if case is not None else None,
@@ -335,6 +349,13 @@ def warnings(checks: Sequence[IdentifierCheck], duplicates: Sequence[PossibleDup
                     message=f"{c.reference}: {clock.clock.kind.value.replace('_', ' ')} "
                             "target breached"))
     return found
+
+
+def consent(surveys: SurveySubject | None) -> Consent:
+    if surveys is None or not surveys.opted_out:
+        return Consent(surveys=True)
+    return Consent(surveys=False, surveys_opted_out_at=surveys.opted_out_at,
+                   surveys_opted_out_via=surveys.opted_out_via)
 
 
 def first_word(name: str | None) -> str:

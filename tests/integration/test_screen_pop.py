@@ -72,6 +72,9 @@ async def test_the_offer_pops_the_whole_picture(centre: Centre) -> None:
                                         json={"segment": "gold", "value": 1250,
                                               "language": "nl", "preferred_channel": "email"})
     assert patched.status == 200, await patched.text()
+    opted_out = await centre.client.put(f"/api/customers/{marieke}/surveys/opt-out",
+                                        headers=centre.supervisor, json={"opted_out": True})
+    assert opted_out.status == 200, await opted_out.text()
 
     # Her complaint: taken by Chris, left open; its SLA clocks keep counting.
     centre.clock.advance(timedelta(minutes=10))
@@ -119,10 +122,12 @@ async def test_the_offer_pops_the_whole_picture(centre: Centre) -> None:
     assert decided <= datetime.fromisoformat(offer["sent_at"]) == centre.clock.now()
     pop = offer["screen_pop"]
 
-    # Who: name, segment and value, preferences.
+    # Who: name, segment and value, preferences with the consent on record.
     assert pop["customer"]["display_name"] == "Marieke Jansen"
     assert (pop["segment"], pop["value"]) == ("gold", 1250)
-    assert pop["preferences"] == {"channel": "email", "language": "nl"}
+    assert pop["preferences"] == {"channel": "email", "language": "nl", "consent": {
+        "surveys": False, "surveys_opted_out_at": START.isoformat(),
+        "surveys_opted_out_via": "api (supervisor)"}}
 
     # Identifiers, each with what makes it uncertain.
     uncertainty = {i["value"]: i["uncertainty"] for i in pop["identifiers"]}
@@ -194,3 +199,5 @@ async def test_a_customer_with_nothing_to_warn_about_pops_without_warnings(
     assert (pop["script"], pop["knowledge"]) == (None, [])
     assert [c["current"] for c in pop["open_cases"]] == [True]
     assert [c["channel"] for c in pop["last_contacts"]] == ["chat"]
+    assert pop["preferences"]["consent"] == {"surveys": True, "surveys_opted_out_at": None,
+                                             "surveys_opted_out_via": None}

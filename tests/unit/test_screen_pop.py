@@ -16,15 +16,18 @@ from core.domain.customer import (
     PossibleDuplicate,
 )
 from core.domain.sla import SlaClock, SlaKind
+from core.domain.surveys import SurveySubject
 from core.domain.workforce import Agent
 from core.identity.normalise import normalise
 from core.identity.resolver import Observed, resolve
 from core.services.screen_pop import (
     ClockState,
+    Consent,
     Uncertainty,
     WarningCode,
     check_identifier,
     clock_view,
+    consent,
     context,
     open_case,
     placeholder_values,
@@ -191,3 +194,12 @@ def test_the_context_takes_the_classifiers_language_and_keywords() -> None:
     assert found.text == "Levering\nWaar blijft mijn pakket?"
     # Without a case (a CTI pop), the customer's own language.
     assert context(person, None, None, None).language == "en"
+
+
+def test_consent_is_what_the_record_holds_surveys_until_an_opt_out() -> None:
+    assert consent(None) == Consent(surveys=True)
+    asked = SurveySubject(customer_id="cus_1", last_invited_at=NOW)
+    assert consent(asked) == Consent(surveys=True)
+    out = SurveySubject(customer_id="cus_1", opted_out_at=NOW, opted_out_via="survey page")
+    assert consent(out) == Consent(surveys=False, surveys_opted_out_at=NOW,
+                                   surveys_opted_out_via="survey page")

@@ -52,10 +52,7 @@ def pop_json(pop: ScreenPop) -> dict[str, Any]:
         "value": c.value,
         "identifiers": [_identifier(i) for i in pop.identifiers],
         "warnings": [_warning(w) for w in pop.warnings],
-        "preferences": {
-            "channel": pop.preferences.channel.value if pop.preferences.channel else None,
-            "language": pop.preferences.language,
-        },
+        "preferences": _preferences(pop),
         "open_cases": [_open_case(o) for o in pop.open_cases],
         "last_contacts": [_history(x) for x in pop.last_contacts],
         "timeline": [_history(x) for x in pop.timeline],
@@ -69,6 +66,15 @@ def pop_json(pop: ScreenPop) -> dict[str, Any]:
                        "matched": list(k.matched)} for k in pop.knowledge],
         "assembled_at": pop.assembled_at.isoformat(),
     }
+
+
+def _preferences(pop: ScreenPop) -> dict[str, Any]:
+    p = pop.preferences
+    opted_out = p.consent.surveys_opted_out_at
+    return {"channel": p.channel.value if p.channel else None, "language": p.language,
+            "consent": {"surveys": p.consent.surveys,
+                        "surveys_opted_out_at": opted_out.isoformat() if opted_out else None,
+                        "surveys_opted_out_via": p.consent.surveys_opted_out_via}}
 
 
 def _history(contact: Contact) -> dict[str, Any]:
