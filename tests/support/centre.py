@@ -4,6 +4,7 @@ WebSockets) on one database, with a clock the test moves by hand."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -90,8 +91,23 @@ async def running_centre(database_url: str, start: datetime, *,
                          {"Authorization": f"Bearer {tokens[Role.ADMIN]}"})
         finally:
             stop.set()
-            await asyncio.wait_for(running, timeout=settings.drain_timeout_s + WAIT_S)
+            await _stopped(running, timeout_s=settings.drain_timeout_s + WAIT_S * 3)
             await client.close()
+
+
+async def _stopped(running: asyncio.Task[None], *, timeout_s: float) -> None:
+    """Wait for the workers to stop; if they do not, show where every task is stuck (a
+    shutdown that hangs is a bug worth a stack trace, not just a TimeoutError)."""
+    done, _ = await asyncio.wait({running}, timeout=timeout_s)
+    if done:
+        running.result()
+        return
+    stacks = io.StringIO()
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=12, file=stacks)
+    running.cancel()
+    raise AssertionError(f"workers did not stop within {timeout_s} s; tasks:\n"
+                         f"{stacks.getvalue()}")
 
 
 async def receive(ws: ClientWebSocketResponse, kind: str) -> dict[str, Any]:
