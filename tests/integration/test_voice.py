@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -338,27 +339,52 @@ async def switchboard_with_agents(database_url: str) -> AsyncIterator[tuple[Cent
         yield centre, twilio
 
 
+@dataclass
+class Ringing:
+    """A caller put through to an agent: the offer on their desktop and the ringing TwiML."""
+
+    customer_id: str  # Jan's
+    agent_id: str
+    desk: Any
+    offer: dict[str, Any]
+    redirect: dict[str, str]  # what the service asked Twilio to do with the call
+    dial: ET.Element
+
+
+async def put_through(centre: Centre, twilio: Any, name: str, sid: str, *,
+                      phone: str | None = None) -> Ringing:
+    """Jan, known from an earlier e-mail, calls and asks for an agent; ``name`` (serving
+    q_general, ringing on ``phone`` when given) is offered the call and Twilio is told to
+    ring them."""
+    jan = await known_caller(centre)
+    await routed_case(centre, jan["case_id"])
+    # Jan's earlier e-mail waits in the first queue (q_complaints); the agent serves q_general.
+    agent_id, headers = await centre.agent(name, tier=1, skills={}, queues=["q_general"])
+    if phone is not None:
+        patched = await centre.client.patch(f"/api/agents/{agent_id}",
+                                            headers=centre.supervisor, json={"phone": phone})
+        assert patched.status == 200, await patched.text()
+    await post(centre, "/webhooks/twilio/voice", call(sid))
+    desk = await available(centre, headers)
+    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
+               call(sid, Digits="0", CallStatus="in-progress"))
+    offer = await receive(desk, "offer")  # the screen-pop, before the phone rings
+    [(redirected, update)] = await twilio.wait_for_updates(1)
+    assert redirected == sid
+    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call(sid))
+    assert dial is not None
+    return Ringing(jan["customer_id"], agent_id, desk, offer, update, dial)
+
+
 async def test_the_chosen_agent_sees_the_pop_then_rings_and_answering_accepts(
         switchboard_with_agents: tuple[Centre, Any]) -> None:
     centre, twilio = switchboard_with_agents
-    jan = await known_caller(centre)
-    await routed_case(centre, jan["case_id"])
-    # Jan's earlier e-mail waits in the first queue (q_complaints); Anna serves q_general.
-    agent_id, headers = await centre.agent("Anna", tier=1, skills={}, queues=["q_general"])
-    await post(centre, "/webhooks/twilio/voice", call("CA20"))
-    desk = await available(centre, headers)
-    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
-               call("CA20", Digits="0", CallStatus="in-progress"))
-
-    offer = await receive(desk, "offer")  # the screen-pop, before the phone rings
+    ringing = await put_through(centre, twilio, "Anna", "CA20")
+    offer, dial, agent_id, desk = ringing.offer, ringing.dial, ringing.agent_id, ringing.desk
     assert offer["channel"] == "phone"
     assert offer["screen_pop"]["customer"]["display_name"] == "Jan de Vries"
-    [(sid, update)] = await twilio.wait_for_updates(1)
-    assert sid == "CA20"
-    assert update["Url"] == f"{PUBLIC}/webhooks/twilio/voice/bridge?offer={offer['offer_id']}"
-
-    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA20"))
-    assert dial is not None
+    assert ringing.redirect["Url"] == \
+        f"{PUBLIC}/webhooks/twilio/voice/bridge?offer={offer['offer_id']}"
     client = dial.find("Dial/Client")
     assert client is not None and client.text == agent_id
     assert int(dial.find("Dial").get("timeout", "0")) >= 5  # type: ignore[union-attr]
@@ -376,23 +402,12 @@ async def test_the_chosen_agent_sees_the_pop_then_rings_and_answering_accepts(
 async def test_an_agent_with_a_desk_phone_is_rung_on_it(
         switchboard_with_agents: tuple[Centre, Any]) -> None:
     centre, twilio = switchboard_with_agents
-    jan = await known_caller(centre)
-    await routed_case(centre, jan["case_id"])
-    agent_id, headers = await centre.agent("Dirk", tier=1, skills={}, queues=["q_general"])
+    ringing = await put_through(centre, twilio, "Dirk", "CA22", phone="+31 20 555 0123")
+    agent_id, offer, dial, desk = ringing.agent_id, ringing.offer, ringing.dial, ringing.desk
     bad = await centre.client.patch(f"/api/agents/{agent_id}", headers=centre.supervisor,
                                     json={"phone": "020 123"})
     assert bad.status == 422 and "phone" in (await bad.json())["error"]["fields"]
-    patched = await centre.client.patch(f"/api/agents/{agent_id}", headers=centre.supervisor,
-                                        json={"phone": "+31 20 555 0123"})
-    assert (await patched.json())["phone"] == "+31205550123"
-    await post(centre, "/webhooks/twilio/voice", call("CA22"))
-    desk = await available(centre, headers)
-    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
-               call("CA22", Digits="0", CallStatus="in-progress"))
-    offer = await receive(desk, "offer")
-    [(_, update)] = await twilio.wait_for_updates(1)
-    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA22"))
-    assert dial is not None and dial.find("Dial/Client") is None
+    assert dial.find("Dial/Client") is None
     number = dial.find("Dial/Number")
     assert number is not None and number.text == "+31205550123"
     _, connected = await post(centre, number.get("url", ""), call("CA22b"))
@@ -410,18 +425,9 @@ async def test_an_agent_with_a_desk_phone_is_rung_on_it(
 async def test_after_the_conversation_the_caller_rates_it_once_within_the_cap(
         switchboard_with_agents: tuple[Centre, Any]) -> None:
     centre, twilio = switchboard_with_agents
-    jan = await known_caller(centre)
-    await routed_case(centre, jan["case_id"])
-    _, headers = await centre.agent("Eva", tier=1, skills={}, queues=["q_general"])
-    await post(centre, "/webhooks/twilio/voice", call("CA23"))
-    desk = await available(centre, headers)
-    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
-               call("CA23", Digits="0", CallStatus="in-progress"))
-    await receive(desk, "offer")
-    [(_, update)] = await twilio.wait_for_updates(1)
-    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA23"))
-    assert dial is not None
-    action = dial.find("Dial").get("action", "")  # type: ignore[union-attr]
+    ringing = await put_through(centre, twilio, "Eva", "CA23")
+    desk = ringing.desk
+    action = ringing.dial.find("Dial").get("action", "")  # type: ignore[union-attr]
 
     _, asked = await post(centre, action, call("CA23", DialCallStatus="completed"))
     assert asked is not None
@@ -432,7 +438,7 @@ async def test_after_the_conversation_the_caller_rates_it_once_within_the_cap(
     assert thanked is not None and "Dank u wel voor uw antwoord" in says(thanked)
     assert thanked.find("Hangup") is not None
     surveys = await (await centre.client.get(
-        f"/api/customers/{jan['customer_id']}/surveys", headers=centre.supervisor)).json()
+        f"/api/customers/{ringing.customer_id}/surveys", headers=centre.supervisor)).json()
     assert [(r["score"], r["channel"]) for r in surveys["items"]] == [(4, "phone")]
 
     # The next call within the frequency cap ends with a goodbye, no question.
@@ -447,18 +453,9 @@ async def test_after_the_conversation_the_caller_rates_it_once_within_the_cap(
 async def test_no_answer_puts_the_caller_back_for_the_next_agent(
         switchboard_with_agents: tuple[Centre, Any]) -> None:
     centre, twilio = switchboard_with_agents
-    jan = await known_caller(centre)
-    await routed_case(centre, jan["case_id"])
-    _, headers = await centre.agent("Bram", tier=1, skills={}, queues=["q_general"])
-    await post(centre, "/webhooks/twilio/voice", call("CA21"))
-    desk = await available(centre, headers)
-    await post(centre, "/webhooks/twilio/voice/menu?node=root&lang=nl",
-               call("CA21", Digits="0", CallStatus="in-progress"))
-    offer = await receive(desk, "offer")
-    [(_, update)] = await twilio.wait_for_updates(1)
-    _, dial = await post(centre, update["Url"].removeprefix(PUBLIC), call("CA21"))
-    assert dial is not None
-    action = dial.find("Dial").get("action", "")  # type: ignore[union-attr]
+    ringing = await put_through(centre, twilio, "Bram", "CA21")
+    offer, desk = ringing.offer, ringing.desk
+    action = ringing.dial.find("Dial").get("action", "")  # type: ignore[union-attr]
 
     _, back = await post(centre, action, call("CA21", DialCallStatus="no-answer"))
     assert back is not None
