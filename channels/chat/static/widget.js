@@ -257,7 +257,9 @@
     if (frame.kind !== "csat") { survey.appendChild(scale("sb-nps", T.nps, 0, 10, null)); }
     field(survey, "sb-survey-comment", T.comment, "textarea", { rows: "2", maxlength: "2000" });
     survey.appendChild(el("button", { type: "submit" }, T.send));
+    show(leave, false);
     show(survey, true);
+    survey.scrollIntoView({ block: "nearest" });
   }
 
   function scale(name, legend, from, to, labels) {
