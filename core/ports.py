@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from core.domain.audit import AuditEntry, AuditFilter
 from core.domain.calls import Call
 from core.domain.channels import Channel
 from core.domain.chat import ChatMessage, Conversation
@@ -618,6 +619,20 @@ class ReportQueries(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """The append-only audit log: entries are added in the unit of work of the change they
+    record (so both commit or neither does) and never changed or removed."""
+
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def page(self, where: AuditFilter, *, limit: int, cursor: str | None,
+                   ) -> tuple[list[AuditEntry], str | None]:
+        """Newest first, keyset-paginated."""
+        ...
+    def stream(self, where: AuditFilter) -> AsyncIterator[AuditEntry]:
+        """Oldest first, streamed from the database (for exports)."""
+        ...
+
+
 class Outbox(Protocol):
     def add(self, events: Sequence[Event]) -> None:
         """Queue events to leave with this unit of work's commit (and only then)."""
@@ -655,6 +670,7 @@ class UnitOfWork(Protocol):
     verifications: VerificationRepository
     leases: LeaseRepository
     surveys: SurveyRepository
+    audit: AuditLog
     outbox: Outbox
     inbox: Inbox
 

@@ -603,3 +603,25 @@ leases = sa.Table(
     sa.Column("holder", sa.String(200), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# The audit log (core/domain/audit.py): append-only. The adapter has no update or delete;
+# triggers (migration 0010) refuse UPDATE and DELETE as well, and TRUNCATE on PostgreSQL.
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor_id", ID),
+    sa.Column("actor_name", sa.String(300), nullable=False),
+    sa.Column("actor_role", sa.String(20)),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("subject_kind", sa.String(40), nullable=False),
+    sa.Column("subject_id", sa.String(200)),
+    sa.Column("customer_id", ID),
+    sa.Column("contact_id", ID),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("details", JSONDoc, nullable=False),
+)
+sa.Index("ix_audit_log_at", audit_log.c.at, audit_log.c.id)
+sa.Index("ix_audit_log_customer", audit_log.c.customer_id, audit_log.c.at)
+sa.Index("ix_audit_log_actor", audit_log.c.actor_id, audit_log.c.at)
+sa.Index("ix_audit_log_subject", audit_log.c.subject_kind, audit_log.c.subject_id)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.domain.clock import Clock
 from core.ports import (
     AccessRepository,
+    AuditLog,
     BlobStore,
     CallRepository,
     CaseRepository,
@@ -35,6 +36,7 @@ from core.ports import (
     WorkforceRepository,
     WorkRepository,
 )
+from core.storage.audit import SqlAuditLog
 from core.storage.calls import SqlCalls
 from core.storage.chat import SqlChat
 from core.storage.contacts import SqlCases, SqlContacts
@@ -108,6 +110,7 @@ class SqlUnitOfWork:
         self.verifications: VerificationRepository = SqlVerifications(conn)
         self.leases: LeaseRepository = SqlLeases(conn)
         self.surveys: SurveyRepository = SqlSurveys(conn)
+        self.audit: AuditLog = SqlAuditLog(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
