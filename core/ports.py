@@ -29,6 +29,7 @@ from core.domain.messaging import (
     QuarantinedItem,
     QuarantineStatus,
 )
+from core.domain.notes import Note
 from core.domain.routing import Activation, ConfigDocument, RoutingDecision, RuleSetVersion
 from core.domain.sla import SlaClock
 from core.domain.surveys import Invitation, SurveyResponse, SurveySubject, SurveySummary
@@ -433,6 +434,23 @@ class SurveyRepository(Protocol):
         ...
 
 
+class NoteRepository(Protocol):
+    """Internal notes on cases (core.domain.notes)."""
+
+    async def add(self, note: Note) -> None: ...
+    async def get(self, note_id: str) -> Note | None: ...
+    async def for_case(self, case_id: str, *, limit: int) -> list[Note]:
+        """Oldest first."""
+        ...
+    async def latest_for_case(self, case_id: str, *, limit: int) -> list[Note]:
+        """Newest first."""
+        ...
+    async def count_for_case(self, case_id: str) -> int: ...
+    async def delete(self, note_id: str) -> bool:
+        """False when it was deleted already (by a concurrent request too)."""
+        ...
+
+
 class BlobStore(Protocol):
     """Content-addressed bytes (raw originals, attachments): the key is the content's hash,
     so storing the same bytes twice stores them once."""
@@ -670,6 +688,7 @@ class UnitOfWork(Protocol):
     verifications: VerificationRepository
     leases: LeaseRepository
     surveys: SurveyRepository
+    notes: NoteRepository
     audit: AuditLog
     outbox: Outbox
     inbox: Inbox

@@ -42,6 +42,7 @@ from core.services.cases import CaseUpdates
 from core.services.identity_links import IdentityLinks
 from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
+from core.services.notes import CaseNotes
 from core.services.profiles import CustomerProfiles
 from core.services.queries import Queries
 from core.services.surveys import SurveyPolicy, Surveys
@@ -137,6 +138,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             merges=CustomerMerges(uow, clock),
             profiles=profiles,
             case_updates=CaseUpdates(uow, clock),
+            notes=CaseNotes(uow, read_uow, clock),
             queries=Queries(read_uow, default_region=region),
             access=Access(uow, read_uow, clock, session_ttl=timedelta(
                 hours=settings.session_ttl_hours)),

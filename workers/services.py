@@ -25,6 +25,7 @@ from core.services.agents import AgentAdmin
 from core.services.cases import CaseUpdates
 from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
+from core.services.notes import CaseNotes
 from core.services.profiles import CustomerProfiles
 from core.services.queries import Queries
 from core.services.surveys import Surveys
@@ -60,6 +61,7 @@ class Services:
     merges: CustomerMerges
     profiles: CustomerProfiles
     case_updates: CaseUpdates
+    notes: CaseNotes
     queries: Queries
     access: Access
     agents: AgentAdmin

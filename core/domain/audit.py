@@ -40,6 +40,7 @@ class AuditAction(StrEnum):
     MERGE_UNDONE = "customer.unmerged"
     CUSTOMER_EXPORTED = "customer.exported"
     CUSTOMER_ERASED = "customer.erased"
+    NOTE_DELETED = "case.note_deleted"  # an internal note taken back by its author
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,8 @@ the agent, and the desk's script and knowledge documents; then, without the data
   duplicate, another open complaint, an SLA clock breached;
 * preferences carry the consent the record holds (surveys, until an opt-out);
 * SLA clocks get their state at ``now`` (running, warning, paused, breached, stopped);
+* the newest internal notes on the offered case come along (what a colleague wrote about
+  it before this contact, e.g. "called twice, promised a callback");
 * a suggester (``routing.scripts``, injected: the core does not know routing) picks the
   script for this queue, case type and language, and the knowledge snippets matching the
   classification, rendering their ``{customer.first_name}``-style placeholders from
@@ -33,6 +35,7 @@ from core.domain.clock import Clock
 from core.domain.contact import Case, CaseType, Contact
 from core.domain.customer import Customer, CustomerKind, Identifier, PossibleDuplicate
 from core.domain.errors import NotFound
+from core.domain.notes import Note
 from core.domain.routing import ConfigDocument
 from core.domain.sla import SlaClock
 from core.domain.surveys import SurveySubject
@@ -45,6 +48,7 @@ SCRIPTS_KEY = "desk.scripts"
 KNOWLEDGE_KEY = "desk.knowledge"
 
 TIMELINE_LIMIT = 10
+NOTES_LIMIT = 3
 KNOWLEDGE_LIMIT = 3
 
 # What a script or snippet may say about the contact, as ``{name}``: rendered from plain
@@ -186,6 +190,7 @@ class ScreenPop:
     timeline: tuple[Contact, ...]  # the newest overall, newest first
     possible_duplicates: tuple[PossibleDuplicate, ...]
     case: Case | None  # the case being offered (None for a pop without an offer)
+    notes: tuple[Note, ...]  # the offered case's newest internal notes, newest first
     contact: Contact | None  # the contact that was routed
     classification: dict[str, object] | None
     script: SuggestedScript | None
@@ -238,6 +243,7 @@ class ScreenPops:
         documents = await uow.routing.get_documents([SCRIPTS_KEY, KNOWLEDGE_KEY])
         agent = await uow.workforce.get_agent(agent_id) if agent_id else None
         surveys = await uow.surveys.subject(customer_id)
+        notes = await uow.notes.latest_for_case(case.id, limit=NOTES_LIMIT) if case else []
         now = self._clock.now()
 
         checks = tuple(check_identifier(i, duplicates) for i in customer.identifiers)
@@ -253,7 +259,8 @@ class ScreenPops:
             preferences=Preferences(channel=customer.preferred_channel,
                                     language=customer.language, consent=consent(surveys)),
             open_cases=views, last_contacts=tuple(last), timeline=tuple(timeline.contacts),
-            possible_duplicates=tuple(duplicates), case=case, contact=contact,
+            possible_duplicates=tuple(duplicates), case=case, notes=tuple(notes),
+            contact=contact,
             classification=case.classification if case is not None else None,
             script=script, knowledge=tuple(knowledge[:self._knowledge_limit]),
             assembled_at=now)

@@ -155,6 +155,20 @@ merges = sa.Table(
     sa.Column("undone_by", sa.String(200)),
 )
 
+# Internal notes on a case (core/domain/notes.py): never edited; the author may delete one
+# within a few minutes. Read per case in order: ix_case_notes_case.
+case_notes = sa.Table(
+    "case_notes", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("case_id", ID, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("author_id", ID, nullable=False),
+    sa.Column("agent_id", ID),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_case_notes_case", case_notes.c.case_id, case_notes.c.created_at, case_notes.c.id)
+
 teams = sa.Table(
     "teams", metadata,
     sa.Column("id", ID, primary_key=True),

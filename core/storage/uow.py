@@ -24,6 +24,7 @@ from core.ports import (
     Inbox,
     LeaseRepository,
     MessageRefs,
+    NoteRepository,
     OutboundMessages,
     Outbox,
     QuarantineRecords,
@@ -51,6 +52,7 @@ from core.storage.messaging import (
     SqlOutboundMessages,
     SqlQuarantine,
 )
+from core.storage.notes import SqlNotes
 from core.storage.outbox import OutboxWriter, SqlInbox
 from core.storage.reports import SqlReports
 from core.storage.routing import SqlRoutingRecords
@@ -110,6 +112,7 @@ class SqlUnitOfWork:
         self.verifications: VerificationRepository = SqlVerifications(conn)
         self.leases: LeaseRepository = SqlLeases(conn)
         self.surveys: SurveyRepository = SqlSurveys(conn)
+        self.notes: NoteRepository = SqlNotes(conn)
         self.audit: AuditLog = SqlAuditLog(conn)
         return self
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.domain.audit import AuditAction, AuditFilter
 from core.domain.calls import Call, CallStatus
 from tests.support.centre import Centre, available, receive, running_centre
 
@@ -34,6 +35,10 @@ async def test_notes_are_added_to_a_case_in_order_with_their_author(centre: Cent
     assert [n["text"] for n in listed] == ["Belt morgen terug.", "Bestelling 4411."]
     assert {n["author"] for n in listed} == {"Anna"}
     assert len({n["id"] for n in listed}) == 2
+    # Stored in their own table, not in a configuration document any more.
+    async with centre.services.read_uow() as uow:
+        assert await uow.routing.get_document(f"case-notes:{opened['case_id']}") is None
+        assert len(await uow.notes.for_case(opened["case_id"], limit=10)) == 2
 
     assert (await centre.client.post(notes, headers=anna, json={"text": " "})).status == 422
     assert (await centre.client.post(notes, headers=anna, json={"text": "x",
@@ -43,6 +48,48 @@ async def test_notes_are_added_to_a_case_in_order_with_their_author(centre: Cent
     assert unknown.status == 404
     assert (await centre.client.get("/api/cases/cas_nope/notes", headers=anna)).status == 404
     assert (await centre.client.get(notes)).status == 401
+
+
+async def test_only_the_author_takes_a_note_back_and_only_within_ten_minutes(
+        centre: Centre) -> None:
+    _, anna = await centre.agent("Anna", tier=1, skills={}, queues=["q_general"])
+    _, bram = await centre.agent("Bram", tier=1, skills={}, queues=["q_general"])
+    opened = await centre.contact(channel="email", external_id="<n-2@example.nl>",
+                                  **{"from": {"email": "jan@example.nl"}}, subject="Vraag")
+    notes = f"/api/cases/{opened['case_id']}/notes"
+    wrong = await (await centre.client.post(notes, headers=anna, json={
+        "text": "Verkeerde zaak"})).json()
+    kept = await (await centre.client.post(notes, headers=anna, json={
+        "text": "Klant is gebeld."})).json()
+    assert wrong["deletable_until"] == (START + timedelta(minutes=10)).isoformat()
+
+    # Bram reads Anna's notes but may not delete them; a supervisor may not either.
+    seen_by_bram = (await (await centre.client.get(notes, headers=bram)).json())["items"]
+    assert [n["deletable_until"] for n in seen_by_bram] == [None, None]
+    refused = await centre.client.delete(f"{notes}/{wrong['id']}", headers=bram)
+    assert refused.status == 403
+    assert "author" in (await refused.json())["error"]["message"]
+    assert (await centre.client.delete(f"{notes}/{wrong['id']}",
+                                       headers=centre.supervisor)).status == 403
+
+    assert (await centre.client.delete(f"{notes}/{wrong['id']}", headers=anna)).status == 204
+    assert (await centre.client.delete(f"{notes}/{wrong['id']}", headers=anna)).status == 404
+    assert (await centre.client.delete(f"/api/cases/cas_other/notes/{kept['id']}",
+                                       headers=anna)).status == 404
+
+    centre.clock.advance(timedelta(minutes=10))
+    late = await centre.client.delete(f"{notes}/{kept['id']}", headers=anna)
+    assert late.status == 409
+    assert "10 minutes" in (await late.json())["error"]["message"]
+    listed = (await (await centre.client.get(notes, headers=anna)).json())["items"]
+    assert [(n["text"], n["deletable_until"]) for n in listed] == [("Klant is gebeld.", None)]
+    # Taking a note back is on the audit log: who, which note, not what it said.
+    async with centre.services.read_uow() as uow:
+        entries, _ = await uow.audit.page(AuditFilter(subject_kind="note"), limit=10,
+                                          cursor=None)
+    assert [(e.action, e.subject_id, e.actor.name, e.customer_id) for e in entries] == [
+        (AuditAction.NOTE_DELETED, wrong["id"], "Anna", opened["customer_id"])]
+    assert "Verkeerde zaak" not in str(entries[0].details)
 
 
 async def test_held_by_me_lists_the_work_an_agent_holds_until_it_is_wrapped_up(

@@ -212,6 +212,13 @@ async def test_an_email_pops_with_history_is_accepted_answered_and_wrapped_up(
     await panel.get_by_label("Nieuwe notitie").fill("Klant belt vaak; bestelling 4411.")
     await panel.get_by_role("button", name="Notitie toevoegen").click()
     await expect(panel.locator(".notes")).to_contain_text("bestelling 4411")
+    # A note put on the wrong case is taken back by its author (for ten minutes).
+    await panel.get_by_label("Nieuwe notitie").fill("Hoort bij een andere klant.")
+    await panel.get_by_role("button", name="Notitie toevoegen").click()
+    wrong = panel.locator(".notes li", has_text="Hoort bij een andere klant.")
+    await wrong.get_by_role("button", name="Notitie verwijderen").click()
+    await expect(wrong).to_have_count(0)
+    await expect(panel.locator(".notes li")).to_have_count(1)
 
     await panel.get_by_label("Uw antwoord").fill("Uw bestelling komt morgen.")
     await panel.get_by_role("button", name="Versturen").click()
@@ -466,3 +473,45 @@ async def test_a_call_pops_shows_caller_and_menu_path_and_the_agent_calls_back(
         assert stored.case_id != known["case_id"]
         await no_script_ran(page)
         await page.close()
+
+
+async def test_a_case_waiting_with_notes_pops_them_and_each_identity_warning_once(
+        centre: Centre, browser: Any) -> None:
+    from playwright.async_api import expect
+
+    await agent_user(centre, "Fenna")
+    karin = await centre.contact(channel="letter", external_id="brief-1b",
+                                 **{"from": {"name": "Karin Visser", "email": "karin@example.nl"}},
+                                 summary="Brief", queue="q_complaints")
+    other = await centre.contact(channel="letter", external_id="brief-2",
+                                 **{"from": {"name": "K. Visser", "phone": "+31687650000"}},
+                                 summary="Brief", queue="q_complaints")
+    waiting = await centre.contact(
+        channel="email", external_id="<visser-1@example.nl>", queue="q_general",
+        **{"from": {"name": "Karin Visser", "email": "karin@example.nl",
+                    "phone": "+31687650000", "claimed_email": "kvisser@example.com"}},
+        subject="Adres gewijzigd?", body="Klopt mijn nieuwe adres?")
+    assert karin["customer_id"] == waiting["customer_id"] != other["customer_id"]
+    noted = await centre.client.post(f"/api/cases/{waiting['case_id']}/notes",
+                                     headers=centre.supervisor, json={"text": XSS_NAME})
+    assert noted.status == 201, await noted.text()
+
+    page = await desk(centre, browser, "fenna")
+    await go_available(page)
+    pop = page.locator("article.pop")
+    await expect(pop.locator(".pop-notes")).to_contain_text(XSS_NAME)
+    await expect(pop.locator(".pop-notes")).to_contain_text("supervisor")
+    warnings = pop.locator(".warnings li")
+    await expect(warnings).to_have_count(2)
+    await expect(pop.locator(".warnings")).to_contain_text("kvisser@example.com")
+    await expect(pop.locator(".warnings")).to_contain_text("+31687650000")
+    await shoot(page, "pop-notes")
+    await pop.get_by_role("button", name="Aannemen").click()
+
+    panel = page.locator("section.panel")
+    await expect(panel.locator(".notes")).to_contain_text(XSS_NAME)
+    card = panel.locator(".customer > .customer-card")
+    await expect(card.locator(".warnings li")).to_have_count(2)
+    await shoot(page, "panel-warnings")
+    await no_script_ran(page)
+    await page.close()

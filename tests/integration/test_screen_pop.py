@@ -201,3 +201,35 @@ async def test_a_customer_with_nothing_to_warn_about_pops_without_warnings(
     assert [c["channel"] for c in pop["last_contacts"]] == ["chat"]
     assert pop["preferences"]["consent"] == {"surveys": True, "surveys_opted_out_at": None,
                                              "surveys_opted_out_via": None}
+
+
+async def test_a_transferred_case_pops_with_what_the_first_agent_noted(
+        centre: Centre) -> None:
+    await centre.publish(RULES)
+    _, anna_headers = await centre.agent("Anna", tier=1, skills={}, queues=["q_general"])
+    _, bram_headers = await centre.agent("Bram", tier=1, skills={}, queues=["q_general"])
+    anna = await available(centre, anna_headers)
+    sent = await centre.contact(channel="email", external_id="<factuur@example.nl>",
+                                **{"from": {"email": "piet@example.nl"}},
+                                subject="Factuur klopt niet")
+    offer = await receive(anna, "offer")
+    assert offer["screen_pop"]["notes"] == []
+    await anna.send_json({"type": "accept", "offer_id": offer["offer_id"]})
+    await receive(anna, "accepted")
+    notes = f"/api/cases/{sent['case_id']}/notes"
+    for text in ("Factuur 2026-118 gecontroleerd.", "<b>Bedrag</b> klopt niet; naar Bram."):
+        assert (await centre.client.post(notes, headers=anna_headers,
+                                         json={"text": text})).status == 201
+        centre.clock.advance(timedelta(seconds=1))
+    # Bram is there before the case comes back (nothing waits for him to miss meanwhile).
+    bram = await available(centre, bram_headers)
+    await anna.send_json({"type": "transfer", "case_id": sent["case_id"], "queue": "q_general"})
+    await receive(anna, "transferred")
+    await anna.close()
+
+    again = await receive(bram, "offer")
+    await bram.close()
+    assert again["case"]["id"] == sent["case_id"]
+    assert [(n["text"], n["author"]) for n in again["screen_pop"]["notes"]] == [
+        ("<b>Bedrag</b> klopt niet; naar Bram.", "Anna"),
+        ("Factuur 2026-118 gecontroleerd.", "Anna")]

@@ -57,6 +57,7 @@ def pop_json(pop: ScreenPop) -> dict[str, Any]:
         "last_contacts": [_history(x) for x in pop.last_contacts],
         "timeline": [_history(x) for x in pop.timeline],
         "possible_duplicates": [serialize.duplicate(d) for d in pop.possible_duplicates],
+        "notes": [serialize.note(n) for n in pop.notes],
         "classification": pop.classification,
         "script": None if pop.script is None else {
             "id": pop.script.id, "title": pop.script.title, "text": pop.script.text,

@@ -7,6 +7,7 @@ from typing import Any
 
 from core.domain.contact import Case, Contact, Priority
 from core.domain.customer import Customer, Identifier, PossibleDuplicate
+from core.domain.notes import Note
 from core.domain.routing import Activation, RoutingDecision, RuleSetVersion
 from core.domain.surveys import SurveyResponse, SurveySummary
 from core.domain.work import Offer
@@ -127,6 +128,13 @@ def decision(d: RoutingDecision) -> dict[str, Any]:
             "work_item_id": d.work_item_id, "rule_set_version": d.rule_set_version,
             "decided_at": _at(d.decided_at), "classification": d.classification,
             "outcome": d.outcome, "facts": d.facts, "offers": d.offers}
+
+
+def note(n: Note, *, deletable_until: datetime | None = None) -> dict[str, Any]:
+    """``deletable_until``: until when the reader may delete it (their own, recent note)."""
+    return {"id": n.id, "case_id": n.case_id, "text": n.text, "author": n.author,
+            "author_id": n.author_id, "agent_id": n.agent_id,
+            "created_at": _at(n.created_at), "deletable_until": _at(deletable_until)}
 
 
 def survey_response(r: SurveyResponse) -> dict[str, Any]:

@@ -53,7 +53,9 @@ const TEXT = {
     tagsHint: "gescheiden door komma's", save: "Opslaan", saved: "Opgeslagen.",
     cancel: "Annuleren", history: "Geschiedenis", noHistory: "Geen contacten.",
     notes: "Interne notities", noNotes: "Nog geen notities.", newNote: "Nieuwe notitie",
-    addNote: "Notitie toevoegen",
+    addNote: "Notitie toevoegen", deleteNote: "Notitie verwijderen",
+    deleteNoteHint: "Verwijderen kan tot {0}; daarna hoort de notitie bij het dossier.",
+    popNotes: "Notities van collega's",
     reply: "Antwoord per e-mail", replyLabel: "Uw antwoord", send: "Versturen",
     replyQueued: "Antwoord aan {0} staat klaar voor verzending.",
     noEmail: "Deze zaak heeft geen e-mail van de klant om op te antwoorden.",
@@ -131,7 +133,9 @@ const TEXT = {
     tagsHint: "separated by commas", save: "Save", saved: "Saved.",
     cancel: "Cancel", history: "History", noHistory: "No contacts.",
     notes: "Internal notes", noNotes: "No notes yet.", newNote: "New note",
-    addNote: "Add note",
+    addNote: "Add note", deleteNote: "Delete note",
+    deleteNoteHint: "You can delete it until {0}; after that the note is part of the record.",
+    popNotes: "Colleagues' notes",
     reply: "Reply by e-mail", replyLabel: "Your reply", send: "Send",
     replyQueued: "Reply to {0} queued for sending.",
     noEmail: "This case has no e-mail from the customer to reply to.",
@@ -654,6 +658,7 @@ function popBody(pop, { caseId = null, contact = null, kase = null } = {}) {
     : given && typeof given === "object" ? Object.values(given) : lastPerChannel(timeline);
   const warnings = Array.isArray(sp.warnings) ? sp.warnings : null;
   const others = openCases.filter((c) => c?.id !== caseId && !c?.current);
+  const notes = Array.isArray(sp.notes) ? sp.notes : [];
   return [
     h("div", { class: "pop-who" },
       customerCard(customer, { duplicates: Array.isArray(sp.possible_duplicates) ? sp.possible_duplicates : [],
@@ -669,6 +674,8 @@ function popBody(pop, { caseId = null, contact = null, kase = null } = {}) {
     h("div", { class: "pop-what" },
       scriptBlock(sp.script ?? sp.suggested_script),
       knowledgeBlock(sp.knowledge ?? sp.knowledge_snippets ?? sp.snippets),
+      notes.length ? h("section", { class: "pop-notes" }, h("h4", {}, T.popNotes),
+        h("ol", { class: "notes" }, notes.map((n) => noteItem(n)))) : null,
       h("section", { class: "open-cases" }, h("h4", {}, T.openCases),
         others.length ? h("ul", {}, others.map((c) => caseLine(c)))
           : h("p", { class: "muted" }, T.noOpenCases)),
@@ -957,11 +964,29 @@ function contactItem(c) {
 
 /* -- notes */
 
+function noteItem(n, onDelete = null) {
+  const until = onDelete && n?.deletable_until ? Date.parse(n.deletable_until) : NaN;
+  return h("li", { "data-note": text(n?.id) }, h("p", { class: "prewrap" }, text(n?.text)),
+    h("p", { class: "muted" }, text(n?.author), " · ", when(n?.created_at),
+      // Only the author, for a few minutes (the server says until when, and decides).
+      Number.isNaN(until) || until <= serverNow() ? null : [" ",
+        h("button", { type: "button", class: "quiet delete-note", title: fmt(T.deleteNoteHint, when(n.deletable_until)),
+          onclick: () => onDelete(n) }, T.deleteNote)]));
+}
+
 function notesSection(kase, notes) {
   const list = h("ol", { class: "notes" });
-  const render = () => list.replaceChildren(...(notes.length ? notes.map((n) =>
-    h("li", {}, h("p", { class: "prewrap" }, text(n.text)),
-      h("p", { class: "muted" }, text(n.author), " · ", when(n.created_at))))
+  const remove = async (n) => {
+    try {
+      await api("DELETE", `/api/cases/${enc(kase.id)}/notes/${enc(n.id)}`);
+      notes.splice(notes.indexOf(n), 1);
+      render();
+    } catch (err) {
+      failed(err);
+      if (err.status === 409 || err.status === 403) { n.deletable_until = null; render(); }
+    }
+  };
+  const render = () => list.replaceChildren(...(notes.length ? notes.map((n) => noteItem(n, remove))
     : [h("li", { class: "muted" }, T.noNotes)]));
   render();
   const input = h("textarea", { name: "note", rows: "3", maxlength: "4000", required: true });
