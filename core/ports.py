@@ -157,9 +157,7 @@ class ContactRepository(Protocol):
 
 
 class CaseRepository(Protocol):
-    async def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
-        """``for_update``: hold the case against concurrent changes until commit."""
-        ...
+    async def get(self, case_id: str) -> Case | None: ...
     async def get_by_number(self, number: int) -> Case | None: ...
     async def add(self, case: Case) -> None: ...
     async def save(self, case: Case) -> None: ...
@@ -228,10 +226,28 @@ class VerificationRepository(Protocol):
     async def count_since(self, customer_id: str, since: datetime) -> int: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenInfo:
+    """An API token as an admin sees it: never the token or its hash."""
+
+    id: str
+    name: str
+    role: Role
+    agent_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class AccessRepository(Protocol):
     async def add_token(self, *, token_id: str, token_hash: str, principal: Principal,
                         created_at: datetime) -> None: ...
     async def principal_for_token(self, token_hash: str) -> Principal | None: ...
+    async def tokens(self) -> list[TokenInfo]:
+        """Every token, newest first."""
+        ...
+    async def revoke_token(self, token_id: str, *, at: datetime) -> bool:
+        """False when there is no such token or it was revoked already."""
+        ...
     async def add_user(self, *, user_id: str, username: str, password_hash: str, role: Role,
                        agent_id: str | None, created_at: datetime) -> None: ...
     async def password_hash_for(self, username: str) -> tuple[str, Principal] | None: ...

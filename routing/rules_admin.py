@@ -1,16 +1,19 @@
 """Supervisors' work on the rule set: save drafts, publish, roll back, read old versions,
-and simulate a draft against real past contacts before anyone is affected by it."""
+and simulate a draft against real past contacts before anyone is affected by it. Saving,
+publishing and rolling back are audited with the version and comment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from core.domain.audit import Actor, AuditAction
 from core.domain.clock import Clock
 from core.domain.errors import InvalidInput, NotFound
 from core.domain.ids import new_id
 from core.domain.routing import Activation, ActivationKind, RoutingDecision, RuleSetVersion
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services import audit
 from routing.configuration import sla_policies
 from routing.rules import CompiledRuleSet, RuleSet
 
@@ -43,17 +46,23 @@ class RulesAdmin:
             else None
         return RulesOverview(active=active, draft=draft, activations=activations)
 
-    async def save_draft(self, document: object, *, author: str,
+    async def save_draft(self, document: object, *, actor: Actor,
                          comment: str) -> RuleSetVersion:
         async with self._uow() as uow:
             rule_set = await validated(uow, document)
             version = await uow.routing.add_version(
-                document=rule_set.to_document(), author=author, comment=comment,
+                document=rule_set.to_document(), author=actor.name, comment=comment,
                 at=self._clock.now())
+            await audit.record(uow, at=version.created_at, actor=actor,
+                               action=AuditAction.RULES_SAVED, subject_kind="rule_set",
+                               subject_id=str(version.number),
+                               details={"version": version.number, "comment": comment,
+                                        "rules": len(rule_set.rules)})
             await uow.commit()
             return version
 
-    async def publish(self, *, version: int | None, by: str, comment: str) -> Activation:
+    async def publish(self, *, version: int | None, actor: Actor,
+                      comment: str) -> Activation:
         async with self._uow() as uow:
             chosen = await uow.routing.get_version(version) if version is not None \
                 else await uow.routing.latest_version()
@@ -62,13 +71,15 @@ class RulesAdmin:
             # Re-validate: a queue or agent named by the draft may have gone since.
             await validated(uow, chosen.document)
             activation = Activation(id=new_id("act"), version=chosen.number,
-                                    action=ActivationKind.PUBLISH, by=by, comment=comment,
-                                    at=self._clock.now())
+                                    action=ActivationKind.PUBLISH, by=actor.name,
+                                    comment=comment, at=self._clock.now())
             await uow.routing.add_activation(activation)
+            await _audit_activation(uow, activation, actor, AuditAction.RULES_PUBLISHED)
             await uow.commit()
             return activation
 
-    async def rollback(self, *, version: int | None, by: str, comment: str) -> Activation:
+    async def rollback(self, *, version: int | None, actor: Actor,
+                       comment: str) -> Activation:
         async with self._uow() as uow:
             history = await uow.routing.activations(limit=1000)
             if not history:
@@ -81,9 +92,11 @@ class RulesAdmin:
             if await uow.routing.get_version(version) is None:
                 raise NotFound("rule set version", str(version))
             activation = Activation(id=new_id("act"), version=version,
-                                    action=ActivationKind.ROLLBACK, by=by, comment=comment,
-                                    at=self._clock.now())
+                                    action=ActivationKind.ROLLBACK, by=actor.name,
+                                    comment=comment, at=self._clock.now())
             await uow.routing.add_activation(activation)
+            await _audit_activation(uow, activation, actor, AuditAction.RULES_ROLLED_BACK,
+                                    previous=history[0].version)
             await uow.commit()
             return activation
 
@@ -118,6 +131,17 @@ class RulesAdmin:
                             "changed": True, "differences": {}})
         return {"count": len(results), "changed": sum(1 for r in results if r["changed"]),
                 "results": results}
+
+
+async def _audit_activation(uow: UnitOfWork, activation: Activation, actor: Actor,
+                            action: AuditAction, *, previous: int | None = None) -> None:
+    details: dict[str, object] = {"version": activation.version,
+                                  "comment": activation.comment}
+    if previous is not None:
+        details["from_version"] = previous
+    await audit.record(uow, at=activation.at, actor=actor, action=action,
+                       subject_kind="rule_set", subject_id=str(activation.version),
+                       details=details)
 
 
 async def validated(uow: UnitOfWork, document: object) -> RuleSet:

@@ -33,6 +33,7 @@ import aiohttp
 from aiohttp import web
 
 from core.config import Settings
+from core.domain.audit import Actor
 from core.domain.channels import Channel, Direction
 from core.domain.commands import IngestContact, Party
 from core.domain.workforce import Agent, Presence, Queue, Role, Tier
@@ -117,7 +118,7 @@ class Desk:
             asked = self._asked.popleft()
             if kind == "accepted":
                 await self._ask({"type": "wrap_up", "case_id": message["case_id"],
-                                 "disposition": "bench", "outcome": "open"})
+                                 "disposition": "answered", "outcome": "open"})
             elif kind == "wrapped_up":
                 self._done.put_nowait(message["case_id"])
             elif message.get("code") == "conflict":
@@ -152,8 +153,9 @@ async def _seed(services: Services, args: argparse.Namespace) -> list[str]:
             await uow.routing.put_document(key, document, expected_revision=None, by="bench",
                                            at=now)
         await uow.commit()
-    saved = await services.rules_admin.save_draft(RULES, author="bench", comment="bench")
-    await services.rules_admin.publish(version=saved.number, by="bench", comment="bench")
+    bench = Actor(id=None, name="bench", role=None)
+    saved = await services.rules_admin.save_draft(RULES, actor=bench, comment="bench")
+    await services.rules_admin.publish(version=saved.number, actor=bench, comment="bench")
     for c in range(args.pop_customers):
         email = f"klant{c}@example.nl"
         history = [(Channel.EMAIL, Party(name=f"Klant {c}", email=email)),

@@ -53,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
         "desktop (role agent, with --agent) or the supervisor console. The password is read "
         "from standard input (asked for when it is a terminal), never from the command line.")
     add_user.add_argument("username")
-    add_user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add_user.add_argument("--role", required=True,
+                          choices=[r.value for r in Role if r is not Role.AUDITOR])
     add_user.add_argument("--agent", metavar="ID", help="the agent this login is (role agent)")
     password = user_cmd.add_parser(
         "password", help="set a new password (ends the user's sessions)",

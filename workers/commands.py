@@ -8,6 +8,7 @@ import logging
 import sys
 
 from core.config import Settings
+from core.domain.audit import Actor
 from core.domain.errors import DomainError
 from core.domain.workforce import Role
 from core.storage import migrate as migrations
@@ -61,11 +62,22 @@ async def worker(settings: Settings, name: str) -> int:
     return 0
 
 
+def command_line_actor() -> Actor:
+    """Whoever runs a command on the server, as the audit log names them: by the operating
+    system's user name, the only identity a shell has."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        who = "unknown"
+    return Actor(id=None, name=f"command line ({who})", role=None)
+
+
 async def create_token(settings: Settings, *, role: Role, agent_id: str | None,
                        name: str | None) -> int:
     async with bootstrap.build(settings) as services:
         token = await services.access.create_token(
-            role=role, name=name or (agent_id or role.value), agent_id=agent_id)
+            role=role, name=name or (agent_id or role.value), agent_id=agent_id,
+            actor=command_line_actor())
     print(token)
     return 0
 
@@ -87,10 +99,12 @@ async def user(settings: Settings, action: str, username: str, *, role: str | No
             if action == "add":
                 assert role is not None
                 user_id = await services.access.create_user(
-                    username=username, password=password, role=Role(role), agent_id=agent_id)
+                    username=username, password=password, role=Role(role), agent_id=agent_id,
+                    actor=command_line_actor())
                 print(f"created {username} ({role}, {user_id})")
             else:
-                await services.access.set_password(username, password)
+                await services.access.set_password(username, password,
+                                                   actor=command_line_actor())
                 print(f"new password set for {username}; their sessions ended")
         except DomainError as err:
             print(f"switchboard: {err}", file=sys.stderr)

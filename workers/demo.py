@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from channels.webforms import catalogue
 from channels.webforms.definitions import DEMO_FORMS
+from core.domain.audit import Actor
 from core.domain.channels import Channel, Direction
 from core.domain.commands import IngestContact, Party
 from core.domain.contact import CaseType
@@ -20,6 +21,7 @@ from routing.scripts import DEMO_KNOWLEDGE, DEMO_SCRIPTS
 from workers.services import Services
 
 DEMO_PASSWORD = "switchboard-demo"  # noqa: S105 - printed for the demo on purpose
+DEMO = Actor(id=None, name="demo", role=None)  # who the audit log says loaded the demo
 
 TEAMS = [Team(id="team_first_line", name="Eerste lijn"),
          Team(id="team_second_line", name="Tweede lijn")]
@@ -151,9 +153,9 @@ async def _rules(services: Services) -> int:
     overview = await services.rules_admin.overview()
     if overview.active is not None:
         return overview.active.number
-    saved = await services.rules_admin.save_draft(DEMO_RULES, author="demo",
+    saved = await services.rules_admin.save_draft(DEMO_RULES, actor=DEMO,
                                                   comment="demo rule set")
-    await services.rules_admin.publish(version=saved.number, by="demo",
+    await services.rules_admin.publish(version=saved.number, actor=DEMO,
                                        comment="demo rule set")
     return saved.number
 

@@ -18,6 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from channels.voice import twiml
 from channels.voice.menu import DEMO_MENU, Language, Menu, Option, Route
 from channels.voice.verification import LINK_CODE_NODE, LINK_NUMBER_NODE, PhoneVerification
+from core.domain.audit import SELF_SERVICE
 from core.domain.calls import Call, CallOutcome, CallStatus
 from core.domain.channels import Channel, Direction
 from core.domain.clock import Clock
@@ -31,7 +32,6 @@ from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services.ingest import AlsoInTransaction, ContactIngestion, IngestResult
 from core.services.profiles import CustomerProfiles, ProfileChanges
 from core.services.surveys import Surveys
-from core.services.withdrawal import withdraw_waiting_work
 from routing.configuration import ConfigurationLoader
 
 MENU_KEY = "ivr"
@@ -218,9 +218,6 @@ class VoiceService:
                 duration = p.get("CallDuration", "")
                 call.duration_s = int(duration) if duration.isdigit() else None
                 call.outcome = call.outcome or _outcome(call)
-                if call.outcome is CallOutcome.ABANDONED and call.case_id:
-                    uow.outbox.add(await withdraw_waiting_work(
-                        uow, call.case_id, reason="caller hung up", now=now))
             await uow.calls.save(call)
             await uow.commit()
         if status.final:
@@ -409,7 +406,8 @@ class VoiceService:
             return
         await self._profiles.update(
             call.customer_id, ProfileChanges(values={"preferred_channel": chosen.value}),
-            role=Role.AGENT, by=f"caller {call.from_number}", via="phone self-service")
+            role=Role.AGENT, actor=SELF_SERVICE, by=f"caller {call.from_number}",
+            via="phone self-service", contact_id=call.contact_id)
         word = {"nl": {Channel.EMAIL: "e-mail", Channel.PHONE: "telefoon"},
                 "en": {Channel.EMAIL: "e-mail", Channel.PHONE: "phone"}}[language][chosen]
         twiml.say(response, menu, language, line("preference_saved", language, channel=word))

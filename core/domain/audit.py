@@ -56,6 +56,9 @@ class Actor:
 
 
 SYSTEM = Actor(id=None, name="switchboard", role=None)
+# A customer changing their own record (a phone menu's self-service): named by the contact
+# the entry points at, never by their number or address here.
+SELF_SERVICE = Actor(id=None, name="the customer (self-service)", role=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +76,8 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditFilter:
-    """Entries matching every given criterion; ``since`` included, ``until`` excluded."""
+    """Entries matching every given criterion; ``since`` included, ``until`` excluded.
+    ``customer_ids``: entries concerning one of them, or done to one (a merge's other)."""
 
     actor_id: str | None = None
     action: AuditAction | None = None

@@ -23,8 +23,13 @@ class Tier(IntEnum):
 
 
 class Role(StrEnum):
-    """Access roles, ordered: each role may do everything the ones before it may."""
+    """Access roles, ordered: each role may do everything the ones before it may.
 
+    The auditor stands below the agent: read-only, it may call only what an endpoint grants
+    it by name (the audit log and reports), so a check that forgets it refuses it.
+    """
+
+    AUDITOR = "auditor"
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
@@ -37,7 +42,7 @@ class Role(StrEnum):
         return self.rank >= other.rank
 
 
-_ROLE_RANK = {Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
+_ROLE_RANK = {Role.AUDITOR: 0, Role.AGENT: 1, Role.SUPERVISOR: 2, Role.ADMIN: 3}
 
 DEFAULT_CAPACITY: dict[Channel, int] = {
     Channel.PHONE: 1,

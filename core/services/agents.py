@@ -1,11 +1,18 @@
-"""Managing agents: who they are, what they can do, where they take work from."""
+"""Managing agents: who they are, what they can do, where they take work from.
+
+Every change is audited in its own transaction: skills, tier, teams, queues and capacity
+with their old and new values; the agent's name and phone number by field name only (they
+are personal data); suspending and reinstating as actions of their own.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
+from core.domain.audit import Actor, AuditAction
 from core.domain.channels import Channel
 from core.domain.clock import Clock
 from core.domain.errors import Conflict, InvalidInput, NotFound
@@ -13,6 +20,7 @@ from core.domain.ids import new_id
 from core.domain.workforce import DEFAULT_CAPACITY, Agent, Queue, Team, Tier
 from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services import audit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,26 +58,34 @@ class AgentAdmin:
         self._read_uow = read_uow
         self._clock = clock
 
-    async def create(self, *, name: str, username: str, changes: AgentChanges) -> Agent:
+    async def create(self, *, name: str, username: str, changes: AgentChanges,
+                     actor: Actor) -> Agent:
         async with self._uow() as uow:
             if any(a.username == username for a in await uow.workforce.list_agents()):
                 raise Conflict(f"username {username!r} is taken")
             await _check_references(uow, changes)
-            agent = Agent(id=new_id("agt"), name=name, username=username,
-                          presence_since=self._clock.now())
+            now = self._clock.now()
+            agent = Agent(id=new_id("agt"), name=name, username=username, presence_since=now)
             _apply(agent, changes)
             await uow.workforce.add_agent(agent)
+            await audit.record(uow, at=now, actor=actor, action=AuditAction.AGENT_CREATED,
+                               subject_kind="agent", subject_id=agent.id,
+                               details={"username": username, **_facts(agent)})
             await uow.commit()
             return agent
 
-    async def update(self, agent_id: str, changes: AgentChanges) -> Agent:
+    async def update(self, agent_id: str, changes: AgentChanges, *, actor: Actor) -> Agent:
         async with self._uow() as uow:
             agent = await uow.workforce.get_agent(agent_id)
             if agent is None:
                 raise NotFound("agent", agent_id)
             await _check_references(uow, changes)
+            before = {**_facts(agent), "name": agent.name, "phone": agent.phone}
             _apply(agent, changes)
+            after = {**_facts(agent), "name": agent.name, "phone": agent.phone}
             await uow.workforce.save_agent(agent)
+            await _audit_changes(uow, at=self._clock.now(), actor=actor, agent_id=agent.id,
+                                 before=before, after=after)
             await uow.commit()
             return agent
 
@@ -84,15 +100,18 @@ class AgentAdmin:
         async with self._read_uow() as uow:
             return await uow.workforce.list_agents()
 
-    async def create_team(self, team: Team) -> Team:
+    async def create_team(self, team: Team, *, actor: Actor) -> Team:
         async with self._uow() as uow:
             if any(t.id == team.id for t in await uow.workforce.list_teams()):
                 raise Conflict(f"team {team.id!r} exists")
             await uow.workforce.add_team(team)
+            await audit.record(uow, at=self._clock.now(), actor=actor,
+                               action=AuditAction.TEAM_CREATED, subject_kind="team",
+                               subject_id=team.id, details={"name": team.name})
             await uow.commit()
         return team
 
-    async def create_queue(self, queue: Queue) -> Queue:
+    async def create_queue(self, queue: Queue, *, actor: Actor) -> Queue:
         async with self._uow() as uow:
             if any(q.id == queue.id for q in await uow.workforce.list_queues()):
                 raise Conflict(f"queue {queue.id!r} exists")
@@ -100,10 +119,14 @@ class AgentAdmin:
                     t.id for t in await uow.workforce.list_teams()}:
                 raise InvalidInput({"team": f"no team {queue.team_id!r}"})
             await uow.workforce.add_queue(queue)
+            await audit.record(uow, at=self._clock.now(), actor=actor,
+                               action=AuditAction.QUEUE_CREATED, subject_kind="queue",
+                               subject_id=queue.id, details=_queue_facts(queue))
             await uow.commit()
         return queue
 
-    async def update_queue(self, queue_id: str, changes: QueueChanges) -> Queue:
+    async def update_queue(self, queue_id: str, changes: QueueChanges, *,
+                           actor: Actor) -> Queue:
         async with self._uow() as uow:
             queue = await uow.workforce.get_queue(queue_id)
             if queue is None:
@@ -117,6 +140,13 @@ class AgentAdmin:
                 team_id=team_id, description=queue.description
                 if isinstance(changes.description, Keep) else changes.description)
             await uow.workforce.save_queue(updated)
+            before, after = _queue_facts(queue), _queue_facts(updated)
+            if before != after:
+                await audit.record(uow, at=self._clock.now(), actor=actor,
+                                   action=AuditAction.QUEUE_CHANGED, subject_kind="queue",
+                                   subject_id=queue.id, details={"changes": {
+                                       name: {"from": before[name], "to": after[name]}
+                                       for name in after if before[name] != after[name]}})
             await uow.commit()
         return updated
 
@@ -163,3 +193,35 @@ def _apply(agent: Agent, changes: AgentChanges) -> None:
         agent.active = changes.active
     if changes.phone is not None:
         agent.phone = normalise_phone(changes.phone, "ZZ").normalized if changes.phone else None
+
+
+# Personal data of the agent: the log says that it changed, not what it is.
+_PERSONAL = ("name", "phone")
+
+
+def _facts(agent: Agent) -> dict[str, object]:
+    """What an agent may do and where, as the audit log records it."""
+    return {"tier": int(agent.tier), "team_ids": list(agent.team_ids),
+            "queue_ids": list(agent.queue_ids), "skills": dict(agent.skills),
+            "capacity": {channel.value: n for channel, n in agent.capacity.items()},
+            "active": agent.active}
+
+
+def _queue_facts(queue: Queue) -> dict[str, object]:
+    return {"name": queue.name, "team_id": queue.team_id, "description": queue.description}
+
+
+async def _audit_changes(uow: UnitOfWork, *, at: datetime, actor: Actor, agent_id: str,
+                         before: dict[str, object], after: dict[str, object]) -> None:
+    changed = [name for name in after if before[name] != after[name]]
+    if "active" in changed:
+        changed.remove("active")
+        await audit.record(uow, at=at, actor=actor, subject_kind="agent", subject_id=agent_id,
+                           action=AuditAction.AGENT_REINSTATED if after["active"]
+                           else AuditAction.AGENT_SUSPENDED)
+    if changed:
+        await audit.record(uow, at=at, actor=actor, action=AuditAction.AGENT_CHANGED,
+                           subject_kind="agent", subject_id=agent_id, details={
+                               "fields": changed,
+                               "changes": {name: {"from": before[name], "to": after[name]}
+                                           for name in changed if name not in _PERSONAL}})

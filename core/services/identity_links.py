@@ -17,14 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from core.domain.audit import SELF_SERVICE
 from core.domain.channels import Channel
 from core.domain.clock import Clock
 from core.domain.customer import CustomerStatus, Identifier, IdentifierKind
-from core.domain.events import CustomerProfileChanged
 from core.domain.ids import new_id
 from core.domain.verification import CheckOutcome, StartRefusal, Verification
 from core.identity.normalise import normalise_opaque
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services.profiles import profile_changed
 
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 3
@@ -132,10 +133,11 @@ class IdentityLinks:
                     normalized=pending.phone, verified=True, source=Channel.PHONE,
                     first_seen_at=now,
                     last_seen_at=now)])
-                uow.outbox.add([CustomerProfileChanged(
-                    customer_id=pending.customer_id, by=by, via=via,
+                await profile_changed(
+                    uow, at=now, actor=SELF_SERVICE, by=by, via=via,
+                    customer_id=pending.customer_id,
                     changes={"identifiers": {"from": None, "to": f"phone {pending.phone}"},
                              "verified_by": {"from": None,
-                                             "to": f"code e-mailed to {pending.sent_to}"}})])
+                                             "to": f"code e-mailed to {pending.sent_to}"}})
             await uow.commit()
         return CheckOutcome.LINKED, pending.customer_id

@@ -61,7 +61,9 @@ def _select(where: AuditFilter) -> sa.Select[Any]:
     if where.subject_id is not None:
         query = query.where(c.subject_id == where.subject_id)
     if where.customer_ids:
-        query = query.where(c.customer_id.in_(where.customer_ids))
+        query = query.where(sa.or_(
+            c.customer_id.in_(where.customer_ids),
+            sa.and_(c.subject_kind == "customer", c.subject_id.in_(where.customer_ids))))
     if where.since is not None:
         query = query.where(c.at >= where.since)
     if where.until is not None:

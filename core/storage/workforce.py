@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.domain.channels import Channel
 from core.domain.errors import Conflict
 from core.domain.workforce import Agent, Presence, Queue, Role, Team, Tier
-from core.ports import Principal
+from core.ports import Principal, TokenInfo
 from core.storage.tables import (
     agent_queues,
     agents,
@@ -120,6 +120,20 @@ class SqlAccess:
         await self._conn.execute(api_tokens.insert().values(
             id=token_id, token_hash=token_hash, principal_id=principal.id, name=principal.name,
             role=principal.role.value, agent_id=principal.agent_id, created_at=created_at))
+
+    async def tokens(self) -> list[TokenInfo]:
+        rows = (await self._conn.execute(sa.select(api_tokens).order_by(
+            api_tokens.c.created_at.desc(), api_tokens.c.id.desc()))).mappings()
+        return [TokenInfo(id=r["id"], name=r["name"], role=Role(r["role"]),
+                          agent_id=r["agent_id"], created_at=r["created_at"],
+                          revoked_at=r["revoked_at"]) for r in rows]
+
+    async def revoke_token(self, token_id: str, *, at: datetime) -> bool:
+        result = await self._conn.execute(
+            api_tokens.update().where(api_tokens.c.id == token_id,
+                                      api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=at))
+        return bool(result.rowcount)
 
     async def principal_for_token(self, token_hash: str) -> Principal | None:
         r = (await self._conn.execute(sa.select(api_tokens).where(

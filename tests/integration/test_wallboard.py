@@ -20,6 +20,7 @@ from aiohttp import ClientWebSocketResponse, WSServerHandshakeError
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.config import Settings
+from core.domain.audit import SYSTEM
 from core.domain.contact import Case, CaseStatus, CaseType
 from core.domain.customer import Customer
 from core.domain.events import Envelope
@@ -356,7 +357,8 @@ async def test_a_web_process_without_workers_hears_of_changes_made_in_another(
             await uow.workforce.add_queue(Queue(id="q_general", name="Algemeen"))
             await uow.commit()
         anna = await worker_process.agents.create(name="Anna", username="anna",
-                                                  changes=AgentChanges(queue_ids=["q_general"]))
+                                                  changes=AgentChanges(queue_ids=["q_general"]),
+                                                  actor=SYSTEM)
         stop = asyncio.Event()
         workers = asyncio.create_task(run_workers(worker_process, list(ALL_WORKERS), stop))
         client = TestClient(TestServer(build_app(web_process)))

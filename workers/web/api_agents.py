@@ -24,7 +24,7 @@ def register(api: Api) -> None:
         agent = await call.request.app[SERVICES].agents.create(
             name=b.name, username=b.username, changes=AgentChanges(
                 tier=Tier(b.tier), team_ids=b.teams, queue_ids=b.queues, skills=b.skills,
-                capacity=b.capacity, phone=b.phone))
+                capacity=b.capacity, phone=b.phone), actor=call.actor)
         return web.json_response(serialize.agent(agent), status=201)
 
     @api.route("GET", "/api/agents", summary="All agents", role=Role.SUPERVISOR, tag="agents")
@@ -49,7 +49,7 @@ def register(api: Api) -> None:
         agent = await services.agents.update(call.path("id"), AgentChanges(
             name=b.name, tier=Tier(b.tier) if b.tier else None, team_ids=b.teams,
             queue_ids=b.queues, skills=b.skills, capacity=b.capacity, active=b.active,
-            phone=b.phone))
+            phone=b.phone), actor=call.actor)
         if b.presence is not None:
             agent = await services.desk.set_presence(agent.id, b.presence, reason="supervisor")
         if b.active is False:

@@ -12,7 +12,7 @@ from workers.web import serialize
 from workers.web.api_surveys import with_contact_surveys, with_survey_results
 from workers.web.endpoints import Api, Call
 from workers.web.keys import SERVICES
-from workers.web.schemas import CustomerPatch, CustomerSearch, MergeIn, Page
+from workers.web.schemas import CustomerPatch, CustomerSearch, DuringContact, MergeIn, Page
 
 
 def register(api: Api) -> None:
@@ -39,16 +39,16 @@ def register(api: Api) -> None:
 
     @api.route("PATCH", "/api/customers/{id}",
                summary="Correct or complete a customer's profile", role=Role.AGENT,
-               tag="customers", body=CustomerPatch,
+               tag="customers", body=CustomerPatch, query=DuringContact,
                responses={200: "The updated customer", 403: "A field needs a higher role",
                           404: "No such customer", 409: "The customer was merged"})
-    async def patch_customer(call: Call[CustomerPatch, Any]) -> web.Response:
+    async def patch_customer(call: Call[CustomerPatch, DuringContact]) -> web.Response:
         assert call.principal is not None
         values = call.body.model_dump(include=call.body.model_fields_set, mode="json")
         try:
             updated = await call.request.app[SERVICES].profiles.update(
                 call.path("id"), ProfileChanges(values=values), role=call.principal.role,
-                by=call.principal.name, via="api")
+                actor=call.actor, via="api", contact_id=call.query.contact)
         except FieldNotAllowed as err:
             raise web.HTTPForbidden(text=str(err)) from err
         return web.json_response(serialize.customer(updated))
@@ -80,7 +80,7 @@ def register(api: Api) -> None:
     async def merge(call: Call[MergeIn, Any]) -> web.Response:
         assert call.principal is not None
         done = await call.request.app[SERVICES].merges.merge(
-            call.path("id"), call.body.other_id, by=call.principal.name)
+            call.path("id"), call.body.other_id, actor=call.actor)
         return web.json_response(_merge(done))
 
     @api.route("POST", "/api/merges/{id}/undo", summary="Undo a merge", role=Role.SUPERVISOR,
@@ -89,7 +89,7 @@ def register(api: Api) -> None:
     async def undo(call: Call[Any, Any]) -> web.Response:
         assert call.principal is not None
         done = await call.request.app[SERVICES].merges.undo(call.path("id"),
-                                                            by=call.principal.name)
+                                                            actor=call.actor)
         return web.json_response(_merge(done))
 
 

@@ -7,8 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from channels.webforms import catalogue
+from core.domain.audit import AuditAction
 from core.domain.errors import InvalidInput
 from core.domain.workforce import Role
+from core.services import audit
 from workers.web.endpoints import Api, Call, read_json
 from workers.web.keys import SERVICES
 
@@ -33,6 +35,11 @@ def register(api: Api) -> None:
             raise InvalidInput({"id": "must match the id in the path"})
         services = call.request.app[SERVICES]
         async with services.uow() as uow:
-            await catalogue.save(uow, form, by=call.principal.name, at=services.clock.now())
+            existed = form.id in await catalogue.forms(uow)
+            now = services.clock.now()
+            await catalogue.save(uow, form, by=call.principal.name, at=now)
+            await audit.record(uow, at=now, actor=call.actor, action=AuditAction.FORM_CHANGED,
+                               subject_kind="form", subject_id=form.id,
+                               details={"created": not existed})
             await uow.commit()
         return web.json_response(form.model_dump(mode="json"))

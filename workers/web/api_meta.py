@@ -62,7 +62,8 @@ def openapi_document(api: Api) -> dict[str, Any]:
                 "application/json": {"schema": _ref(e.body, schemas)}}}
         if e.role is not None:
             op["security"] = [{"bearer": []}]
-            op["description"] = f"Needs the `{e.role.value}` role or higher."
+            op["description"] = f"Needs the `{e.role.value}` role or higher" + "".join(
+                f", or `{r.value}`" for r in sorted(e.also, key=lambda r: r.rank)) + "."
             op["responses"]["401"] = _error("No or unknown token")
             op["responses"]["403"] = _error("The token's role is too low")
         for status, text in e.responses.items():

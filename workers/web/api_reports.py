@@ -24,7 +24,7 @@ from core.config import Settings
 from core.domain.workforce import Role
 from core.ports import ContactLine
 from core.services.reports import DEFAULT_ANSWER_WITHIN_S, Reports
-from workers.web.endpoints import Api, Call
+from workers.web.endpoints import READ_ONLY, Api, Call
 from workers.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ class ExportQuery(BaseModel):
 
 
 def register(api: Api) -> None:
-    @api.route("GET", "/api/reports/summary", role=Role.SUPERVISOR, tag="reports",
+    @api.route("GET", "/api/reports/summary", role=Role.SUPERVISOR, also=READ_ONLY,
+               tag="reports",
                summary="Volumes, service level, handle time, abandonment and first-contact "
                        "resolution of a period, by channel, queue and agent",
                query=ReportQuery,
@@ -74,7 +75,8 @@ def register(api: Api) -> None:
         return web.json_response(await reports.summary(
             period, answer_within_s=call.query.answer_within_s))
 
-    @api.route("GET", "/api/reports/contacts.csv", role=Role.SUPERVISOR, tag="reports",
+    @api.route("GET", "/api/reports/contacts.csv", role=Role.SUPERVISOR, also=READ_ONLY,
+               tag="reports",
                summary="Every contact of a period, one CSV row each (streamed)",
                query=ExportQuery,
                responses={200: "text/csv, as an attachment",

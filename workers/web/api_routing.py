@@ -7,10 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
+from core.domain.audit import AuditAction
 from core.domain.errors import InvalidInput, NotFound
 from core.domain.routing import ConfigKey
 from core.domain.workforce import Role
 from core.ports import UnitOfWork
+from core.services import audit
 from routing.assignment import RoutingPolicy
 from routing.calendar import validate_spec
 from routing.classification import KeywordLists
@@ -51,7 +53,7 @@ def register(api: Api) -> None:  # noqa: C901 - one nested handler per endpoint
         b = call.body
         saved = await call.request.app[SERVICES].rules_admin.save_draft(
             {"default_queue": b.default_queue, "rules": b.rules},
-            author=call.principal.name, comment=b.comment)
+            actor=call.actor, comment=b.comment)
         return web.json_response(serialize.version(saved), status=201)
 
     @api.route("POST", "/api/routing/rules/publish",
@@ -61,7 +63,7 @@ def register(api: Api) -> None:  # noqa: C901 - one nested handler per endpoint
     async def publish(call: Call[ActivateIn, Any]) -> web.Response:
         assert call.principal is not None
         done = await call.request.app[SERVICES].rules_admin.publish(
-            version=call.body.version, by=call.principal.name, comment=call.body.comment)
+            version=call.body.version, actor=call.actor, comment=call.body.comment)
         return web.json_response(serialize.activation(done))
 
     @api.route("POST", "/api/routing/rules/rollback",
@@ -72,7 +74,7 @@ def register(api: Api) -> None:  # noqa: C901 - one nested handler per endpoint
     async def rollback(call: Call[ActivateIn, Any]) -> web.Response:
         assert call.principal is not None
         done = await call.request.app[SERVICES].rules_admin.rollback(
-            version=call.body.version, by=call.principal.name, comment=call.body.comment)
+            version=call.body.version, actor=call.actor, comment=call.body.comment)
         return web.json_response(serialize.activation(done))
 
     @api.route("GET", "/api/routing/rules/versions", summary="Saved versions, newest first",
@@ -135,6 +137,10 @@ def register(api: Api) -> None:  # noqa: C901 - one nested handler per endpoint
             stored = await uow.routing.put_document(
                 key, document, expected_revision=call.body.revision,
                 by=call.principal.name, at=services.clock.now())
+            await audit.record(uow, at=stored.updated_at, actor=call.actor,
+                               action=AuditAction.ROUTING_CONFIG_CHANGED,
+                               subject_kind="config", subject_id=key.value,
+                               details={"revision": stored.revision})
             await uow.commit()
         return web.json_response({"key": call.path("key"), "document": stored.document,
                                   "revision": stored.revision})

@@ -13,8 +13,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
+from core.domain.audit import AuditAction
 from core.domain.routing import ConfigDocument
 from core.domain.workforce import Role
+from core.services import audit
 from core.services.screen_pop import KNOWLEDGE_KEY, PLACEHOLDERS, SCRIPTS_KEY
 from routing.scripts import Knowledge, Scripts, check_knowledge, check_scripts
 from workers.web.endpoints import Api, Call
@@ -84,6 +86,9 @@ async def _write(call: Call[Any, Any], key: str, document: Scripts | Knowledge,
         stored = await uow.routing.put_document(
             key, document.model_dump(mode="json"), expected_revision=revision,
             by=call.principal.name, at=services.clock.now())
+        await audit.record(uow, at=stored.updated_at, actor=call.actor,
+                           action=AuditAction.ROUTING_CONFIG_CHANGED, subject_kind="config",
+                           subject_id=key, details={"revision": stored.revision})
         await uow.commit()
     return stored
 

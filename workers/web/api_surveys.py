@@ -67,7 +67,7 @@ def register(api: Api) -> None:
                           422: "Invalid period or cursor"})
     async def list_surveys(call: Call[Any, SurveyListQuery]) -> web.Response:
         q = call.query
-        since, until = _start(q.from_), _end(q.to)
+        since, until = period_start(q.from_), period_end(q.to)
         surveys = call.request.app[SERVICES].surveys
         found, cursor = await surveys.between(since=since, until=until, limit=q.limit,
                                               cursor=q.cursor)
@@ -110,13 +110,15 @@ async def with_contact_surveys(services: Services, contacts: list[dict[str, Any]
         contact["survey"] = serialize.survey_response(answer) if answer else None
 
 
-def _start(value: datetime | date | None) -> datetime | None:
+def period_start(value: datetime | date | None) -> datetime | None:
+    """A period's first moment: a time as given, a date's start (UTC)."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.combine(value, time(), tzinfo=UTC)
 
 
-def _end(value: datetime | date | None) -> datetime | None:
+def period_end(value: datetime | date | None) -> datetime | None:
+    """A period's end, excluded: a time as given, or the end of that day (UTC)."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.combine(value + timedelta(days=1), time(), tzinfo=UTC)

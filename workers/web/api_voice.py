@@ -9,8 +9,10 @@ from pydantic import ValidationError
 
 from channels.voice.menu import Menu
 from channels.voice.service import MENU_KEY
+from core.domain.audit import AuditAction
 from core.domain.errors import InvalidInput
 from core.domain.workforce import Role
+from core.services import audit
 from workers.web.endpoints import Api, Call, read_json
 from workers.web.keys import SERVICES
 
@@ -35,9 +37,12 @@ def register(api: Api) -> None:
         services = call.request.app[SERVICES]
         async with services.uow() as uow:
             stored = await uow.routing.get_document(MENU_KEY)
-            await uow.routing.put_document(
+            saved = await uow.routing.put_document(
                 MENU_KEY, menu.model_dump(mode="json"),
                 expected_revision=stored.revision if stored else None,
                 by=call.principal.name, at=services.clock.now())
+            await audit.record(uow, at=saved.updated_at, actor=call.actor,
+                               action=AuditAction.IVR_MENU_CHANGED, subject_kind="ivr_menu",
+                               subject_id=MENU_KEY, details={"revision": saved.revision})
             await uow.commit()
         return web.json_response(menu.model_dump(mode="json"))

@@ -29,7 +29,8 @@ def register(api: Api) -> None:
     async def create_queue(call: Call[QueueIn, Any]) -> web.Response:
         b = call.body
         queue = await call.request.app[SERVICES].agents.create_queue(
-            Queue(id=b.id, name=b.name, team_id=b.team, description=b.description))
+            Queue(id=b.id, name=b.name, team_id=b.team, description=b.description),
+            actor=call.actor)
         call.request.app[SERVICES].wakeups.dispatch.set()
         return web.json_response(_queue(queue), status=201)
 
@@ -44,7 +45,8 @@ def register(api: Api) -> None:
         queue = await call.request.app[SERVICES].agents.update_queue(
             call.path("id"), QueueChanges(
                 name=b.name, team_id=b.team if "team" in given else KEEP,
-                description=b.description if "description" in given else KEEP))
+                description=b.description if "description" in given else KEEP),
+            actor=call.actor)
         return web.json_response(_queue(queue))
 
     @api.route("POST", "/api/teams", summary="Create a team", role=Role.SUPERVISOR,
@@ -52,7 +54,7 @@ def register(api: Api) -> None:
                responses={201: "The new team", 409: "The id is taken", 422: "Invalid input"})
     async def create_team(call: Call[TeamIn, Any]) -> web.Response:
         team = await call.request.app[SERVICES].agents.create_team(
-            Team(id=call.body.id, name=call.body.name))
+            Team(id=call.body.id, name=call.body.name), actor=call.actor)
         return web.json_response({"id": team.id, "name": team.name}, status=201)
 
 

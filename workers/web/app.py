@@ -8,6 +8,7 @@ from workers.services import Services
 from workers.web import (
     agent_ws,
     api_agents,
+    api_audit,
     api_calls,
     api_cases,
     api_chat,
@@ -52,6 +53,7 @@ def build_api() -> Api:
         module.register(api)
     api_scripts.register(api)
     api_tokens.register(api)
+    api_audit.register(api)
     return api
 
 

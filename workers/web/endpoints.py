@@ -11,9 +11,14 @@ from typing import Any, Generic, TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
+from core.domain.audit import Actor
 from core.domain.workforce import Role
 from core.ports import Principal
+from workers.web.actors import request_actor
 from workers.web.auth import PRINCIPAL
+
+# Granted to read-only endpoints by name: the auditor stands below every other role.
+READ_ONLY = frozenset({Role.AUDITOR})
 
 B = TypeVar("B", bound=BaseModel)
 Q = TypeVar("Q", bound=BaseModel)
@@ -37,6 +42,11 @@ class Call(Generic[B, Q]):
     def path(self, name: str) -> str:
         return self.request.match_info[name]
 
+    @property
+    def actor(self) -> Actor:
+        """The caller as the audit log names them."""
+        return request_actor(self.request)
+
 
 EndpointHandler = Callable[[Call[Any, Any]], Awaitable[web.StreamResponse]]
 
@@ -48,6 +58,7 @@ class Endpoint:
     handler: EndpointHandler
     summary: str
     role: Role | None
+    also: frozenset[Role]  # roles below ``role`` granted this by name (the auditor)
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     responses: dict[int, str]
@@ -62,12 +73,13 @@ class Api:
 
     def route(self, method: str, path: str, *, summary: str, role: Role | None, tag: str,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-              responses: dict[int, str] | None = None,
+              responses: dict[int, str] | None = None, also: frozenset[Role] = frozenset(),
               ) -> Callable[[EndpointHandler], EndpointHandler]:
         def register(handler: EndpointHandler) -> EndpointHandler:
             self.endpoints.append(Endpoint(
                 method=method, path=path, handler=handler, summary=summary, role=role,
-                body=body, query=query, responses=responses or {200: "OK"}, tag=tag))
+                also=also, body=body, query=query, responses=responses or {200: "OK"},
+                tag=tag))
             return handler
         return register
 
@@ -83,7 +95,7 @@ def _bind(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
             if principal is None:
                 raise web.HTTPUnauthorized(text="a bearer token is required",
                                            headers={"WWW-Authenticate": "Bearer"})
-            if not principal.role.at_least(endpoint.role):
+            if not (principal.role.at_least(endpoint.role) or principal.role in endpoint.also):
                 raise web.HTTPForbidden(
                     text=f"this needs the {endpoint.role.value} role or higher")
         query_model = endpoint.query or NoQuery

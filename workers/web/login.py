@@ -18,6 +18,7 @@ from aiohttp import web
 
 from core.services.access import csrf_matches
 from workers.notify import agent_channel
+from workers.web.actors import request_actor
 from workers.web.auth import (
     PRINCIPAL,
     SESSION,
@@ -25,6 +26,7 @@ from workers.web.auth import (
     session_channel,
     session_fingerprint,
 )
+from workers.web.errors import REQUEST_ID
 from workers.web.keys import SERVICES
 from workers.web.pages import Language, home_of, language, page
 from workers.web.ratelimit import RATE_LIMITS, client_ip, limit
@@ -129,7 +131,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
             is not None):
         log.warning("login attempts limited", extra={"client": ip})
         return _form(request, lang=lang, message=text["slow"], username=username, status=429)
-    login = await request.app[SERVICES].access.login(username, password)
+    login = await request.app[SERVICES].access.login(
+        username, password, request_id=request.get(REQUEST_ID), client=ip)
     if login is None:
         log.info("login refused", extra={"client": ip})
         return _form(request, lang=lang, message=text["wrong"], username=username,
@@ -155,7 +158,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
         if not csrf_matches(session, str(form.get("csrf", ""))):
             raise web.HTTPForbidden(text="missing or wrong csrf field")
         services = request.app[SERVICES]
-        await services.access.logout(session)
+        await services.access.logout(session, actor=request_actor(request))
         await services.push.publish(session_channel(session), {"type": "session_ended"})
         if principal.agent_id is not None:
             # Desktops opened with this session close themselves (see agent_ws).

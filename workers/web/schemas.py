@@ -79,6 +79,12 @@ class MergeIn(Strict):
     other_id: Short
 
 
+class DuringContact(Strict):
+    contact: Short | None = Field(
+        default=None, description="The contact the change is made during (one of this "
+                                  "customer's): the audit log links the edit to it.")
+
+
 class CaseListQuery(Page):
     status: CaseStatus | None = None
     type: CaseType | None = None
