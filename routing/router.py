@@ -42,8 +42,10 @@ class CaseRouter:
 
     async def route(self, uow: UnitOfWork, *, case_id: str, contact_id: str,
                     now: datetime) -> Routed | None:
-        """Route the case unless it is already waiting, held or finished (redeliveries)."""
-        case = await uow.cases.get(case_id)
+        """Route the case unless it is already waiting, held or finished (redeliveries).
+        The case is held until commit, so an agent resolving it meanwhile, or a second
+        router handed the same event, waits and then sees this decision."""
+        case = await uow.cases.get(case_id, for_update=True)
         contact = await uow.contacts.get(contact_id)
         if case is None or contact is None:
             raise NotFound("case" if case is None else "contact", case_id or contact_id)

@@ -33,7 +33,7 @@ GROUPS = (ROUTER_GROUP, SLA_GROUP, DISPATCH_GROUP, NOTIFY_GROUP)
 # Events after which a dispatch pass may find a new match.
 DISPATCH_TRIGGERS = frozenset({
     "routing.work_waiting", "routing.offer_answered", "routing.work_completed",
-    "agent.presence_changed",
+    "routing.work_cancelled", "agent.presence_changed",
 })
 MAX_IDLE_S = 5.0  # the periodic pass for time-based relaxation and other processes' clocks
 

@@ -41,7 +41,7 @@ WALLBOARD = "wallboard"  # the push channel of change hints
 BOARD_TOPICS = frozenset({
     "case.updated",  # status, first response, priority: service level and SLA alerts
     "routing.case_routed", "routing.work_waiting", "routing.offer_made",
-    "routing.offer_answered", "routing.work_completed",
+    "routing.offer_answered", "routing.work_completed", "routing.work_cancelled",
     "agent.presence_changed",
     "sla.warning", "sla.breached",
 })

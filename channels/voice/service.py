@@ -32,6 +32,7 @@ from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services.ingest import AlsoInTransaction, ContactIngestion, IngestResult
 from core.services.profiles import CustomerProfiles, ProfileChanges
 from core.services.surveys import Surveys
+from core.services.withdrawal import withdraw_waiting_work
 from routing.configuration import ConfigurationLoader
 
 MENU_KEY = "ivr"
@@ -218,6 +219,9 @@ class VoiceService:
                 duration = p.get("CallDuration", "")
                 call.duration_s = int(duration) if duration.isdigit() else None
                 call.outcome = call.outcome or _outcome(call)
+                if call.outcome is CallOutcome.ABANDONED and call.case_id:
+                    uow.outbox.add(await withdraw_waiting_work(
+                        uow, call.case_id, reason="caller hung up", now=now))
             await uow.calls.save(call)
             await uow.commit()
         if status.final:

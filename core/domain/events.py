@@ -161,6 +161,18 @@ class WorkCompleted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WorkCancelled(Event):
+    """Waiting work left the queue unanswered: the caller hung up, the visitor left, or the
+    case was resolved or closed before anyone took it."""
+
+    topic: ClassVar[str] = "routing.work_cancelled"
+    work_item_id: str
+    case_id: str
+    queue_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentPresenceChanged(Event):
     topic: ClassVar[str] = "agent.presence_changed"
     agent_id: str

@@ -168,6 +168,12 @@ class AgentLoad:
     def holding(self, channel: Channel) -> int:
         return self.load.get(channel, 0)
 
+    def release(self, channel: Channel, at: datetime) -> None:
+        """One piece of work on ``channel`` ended or was never taken up."""
+        self.load[channel] = max(0, self.load.get(channel, 0) - 1)
+        if not any(self.load.values()):
+            self.idle_since = at
+
     @property
     def total(self) -> int:
         return sum(self.load.values())

@@ -11,6 +11,7 @@ from core.domain.contact import Case, CaseStatus
 from core.domain.errors import InvalidInput, NotFound
 from core.domain.events import CaseUpdated
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services.withdrawal import withdraw_waiting_work
 
 
 class CaseUpdates:
@@ -20,7 +21,7 @@ class CaseUpdates:
 
     async def update(self, cmd: UpdateCase) -> Case:
         async with self._uow() as uow:
-            case = await uow.cases.get(cmd.case_id)
+            case = await uow.cases.get(cmd.case_id, for_update=True)
             if case is None:
                 raise NotFound("case", cmd.case_id)
             await _check_references(uow, cmd)
@@ -30,6 +31,9 @@ class CaseUpdates:
                 case.updated_at = now
                 await uow.cases.save(case)
                 uow.outbox.add([CaseUpdated(case_id=case.id, changes=changes)])
+                if not case.is_open:
+                    uow.outbox.add(await withdraw_waiting_work(
+                        uow, case.id, reason=f"case {case.status.value}", now=now))
                 await uow.commit()
             return case
 

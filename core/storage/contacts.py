@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,26 +126,53 @@ class SqlContacts:
 
 
 class SqlCases:
+    """Saving a case writes only the columns changed since this unit of work read it.
+
+    Several processes change the same case at once (the router sets its queue while an
+    agent resolves it, the SLA timer raises its priority while an e-mail reopens it); a
+    save of the whole row would silently put back what the other one changed.
+    """
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._as_read: dict[str, dict[str, Any]] = {}
 
-    async def get(self, case_id: str) -> Case | None:
-        row = (await self._conn.execute(
-            sa.select(cases).where(cases.c.id == case_id))).mappings().first()
-        return _case(row) if row else None
+    async def get(self, case_id: str, *, for_update: bool = False) -> Case | None:
+        query = sa.select(cases).where(cases.c.id == case_id)
+        if for_update:
+            # PostgreSQL: wait for, then see, a concurrent change of this case. SQLite's
+            # write transactions are serial already (BEGIN IMMEDIATE), and the dialect
+            # leaves the clause out there.
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._read(row) if row else None
 
     async def get_by_number(self, number: int) -> Case | None:
         row = (await self._conn.execute(
             sa.select(cases).where(cases.c.number == number))).mappings().first()
-        return _case(row) if row else None
+        return self._read(row) if row else None
 
     async def add(self, case: Case) -> None:
-        await self._conn.execute(cases.insert().values(id=case.id, **_case_values(case)))
+        values = _case_values(case)
+        await self._conn.execute(cases.insert().values(id=case.id, **values))
+        self._as_read[case.id] = copy.deepcopy(values)
 
     async def save(self, case: Case) -> None:
         values = _case_values(case)
         del values["number"], values["created_at"]
-        await self._conn.execute(cases.update().where(cases.c.id == case.id).values(**values))
+        before = self._as_read.get(case.id)
+        changed = values if before is None else {
+            name: value for name, value in values.items() if before.get(name) != value}
+        if not changed:
+            return
+        await self._conn.execute(cases.update().where(cases.c.id == case.id).values(**changed))
+        self._as_read[case.id] = {**(before or {}), **copy.deepcopy(changed)}
+
+    def _read(self, row: sa.RowMapping) -> Case:
+        case = _case(row)
+        # A copy: the domain may change the case's tags or classification in place.
+        self._as_read[case.id] = copy.deepcopy(_case_values(case))
+        return case
 
     async def next_number(self) -> int:
         if self._conn.dialect.name == "postgresql":
@@ -178,7 +206,7 @@ class SqlCases:
         rows = (await self._conn.execute(
             query.order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit + 1)
         )).mappings().all()
-        page = [_case(r) for r in rows[:limit]]
+        page = [self._read(r) for r in rows[:limit]]
         more = len(rows) > limit
         return page, (cursors.encode(page[-1].created_at, page[-1].id) if more else None)
 
@@ -187,7 +215,7 @@ class SqlCases:
             sa.select(cases).where(cases.c.customer_id == customer_id,
                                    cases.c.status.in_([s.value for s in OPEN_STATUSES]))
             .order_by(cases.c.created_at.desc()))).mappings().all()
-        return [_case(r) for r in rows]
+        return [self._read(r) for r in rows]
 
     async def ids_for_customer(self, customer_id: str) -> list[str]:
         rows = await self._conn.execute(

@@ -517,3 +517,27 @@ async def test_a_caller_who_hangs_up_in_the_queue_is_logged_as_abandoned(
     assert phone["metadata"]["wait_s"] == "95" and phone["metadata"]["duration_s"] == "101"
     assert phone["metadata"]["menu_path"] == "root:0 > agent"
     assert phone["case_id"] is not None
+
+
+async def test_a_caller_who_hangs_up_while_an_agent_is_rung_frees_that_agent(
+        switchboard_with_agents: tuple[Centre, Any]) -> None:
+    centre, twilio = switchboard_with_agents
+    ringing = await put_through(centre, twilio, "Fleur", "CA41")
+
+    await post(centre, "/webhooks/twilio/voice/status",
+               call("CA41", CallStatus="completed", CallDuration="40"))
+
+    withdrawn = await receive(ringing.desk, "offer_withdrawn")
+    assert withdrawn["offer_id"] == ringing.offer["offer_id"]
+    async with centre.services.read_uow() as uow:
+        offer = await uow.work.get_offer(ringing.offer["offer_id"])
+        assert offer is not None
+        item = await uow.work.get_item(offer.work_item_id)
+        load = await uow.work.get_load(ringing.agent_id)
+        stored_call = await uow.calls.get("CA41")
+    assert offer.status.value == "withdrawn"
+    assert item is not None and item.status.value == "cancelled"
+    assert load is not None and load.total == 0
+    assert stored_call is not None and stored_call.outcome is not None
+    assert stored_call.outcome.value == "abandoned"
+    await ringing.desk.close()
