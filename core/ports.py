@@ -135,6 +135,9 @@ class CustomerRepository(Protocol):
     async def set_status(
         self, customer_id: str, *, merged_into: str | None, at: datetime
     ) -> None: ...
+    async def merged_into(self, customer_ids: Sequence[str]) -> list[str]:
+        """The customers merged into any of these (one step; not undone)."""
+        ...
 
 
 class ContactRepository(Protocol):
@@ -539,6 +542,10 @@ class ChatRepository(Protocol):
         ...
     async def messages_after(self, conversation_id: str, seq: int, *,
                              limit: int) -> list[ChatMessage]: ...
+    async def conversations_for_customers(self, customer_ids: Sequence[str]
+                                          ) -> list[Conversation]:
+        """Theirs by the conversation's customer or its case's, oldest first."""
+        ...
 
 
 class CallRepository(Protocol):
@@ -550,6 +557,9 @@ class CallRepository(Protocol):
         """The inbound call still going on for this case, if any."""
         ...
     async def save(self, call: Call) -> None: ...
+    async def for_customers(self, customer_ids: Sequence[str]) -> list[Call]:
+        """Theirs by the call's customer or its contact's, oldest first."""
+        ...
     async def first_event(self, sid: str, event: str) -> bool:
         """Record that ``event`` happened to the call; False if it already had."""
         ...

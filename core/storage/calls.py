@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.domain.calls import Call, CallOutcome, CallStatus
 from core.domain.clock import Clock
-from core.storage.tables import call_events, calls
+from core.storage.tables import call_events, calls, contacts
 
 
 class SqlCalls:
@@ -37,6 +38,14 @@ class SqlCalls:
             calls.c.ended_at.is_(None)).order_by(calls.c.started_at.desc()).limit(1)
         )).mappings().first()
         return _call(row) if row else None
+
+    async def for_customers(self, customer_ids: Sequence[str]) -> list[Call]:
+        # A merge moves contacts, not calls: a call is theirs by its customer or contact.
+        theirs = sa.select(contacts.c.id).where(contacts.c.customer_id.in_(customer_ids))
+        rows = (await self._conn.execute(sa.select(calls).where(sa.or_(
+            calls.c.customer_id.in_(customer_ids), calls.c.contact_id.in_(theirs)))
+            .order_by(calls.c.started_at, calls.c.sid))).mappings()
+        return [_call(r) for r in rows]
 
     async def save(self, call: Call) -> None:
         await self._conn.execute(calls.update().where(calls.c.sid == call.sid)

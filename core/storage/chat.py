@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.domain.chat import ChatMessage, ChatSender, Conversation, ConversationStatus
 from core.domain.errors import NotFound
-from core.storage.tables import chat_conversations, chat_messages
+from core.storage.tables import cases, chat_conversations, chat_messages
 
 
 class SqlChat:
@@ -31,6 +32,15 @@ class SqlChat:
         row = (await self._conn.execute(sa.select(chat_conversations).where(where).order_by(
             chat_conversations.c.created_at.desc()).limit(1))).mappings().first()
         return _conversation(row) if row else None
+
+    async def conversations_for_customers(self, customer_ids: Sequence[str]
+                                          ) -> list[Conversation]:
+        theirs = sa.select(cases.c.id).where(cases.c.customer_id.in_(customer_ids))
+        rows = (await self._conn.execute(sa.select(chat_conversations).where(sa.or_(
+            chat_conversations.c.customer_id.in_(customer_ids),
+            chat_conversations.c.case_id.in_(theirs)))
+            .order_by(chat_conversations.c.created_at, chat_conversations.c.id))).mappings()
+        return [_conversation(r) for r in rows]
 
     async def save_conversation(self, conversation: Conversation) -> None:
         values = _values(conversation)

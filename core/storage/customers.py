@@ -37,6 +37,11 @@ class SqlCustomers:
         loaded = await self._load([row])
         return loaded[0]
 
+    async def merged_into(self, customer_ids: Sequence[str]) -> list[str]:
+        rows = await self._conn.execute(sa.select(customers.c.id).where(
+            customers.c.merged_into.in_(customer_ids)).order_by(customers.c.id))
+        return [str(r) for r in rows.scalars()]
+
     async def add(self, customer: Customer) -> None:
         await self._conn.execute(customers.insert().values(**_customer_row(customer)))
         if customer.identifiers:

@@ -15,6 +15,7 @@ from workers.web import (
     api_contacts,
     api_cti,
     api_customers,
+    api_export,
     api_forms,
     api_mail,
     api_meta,
@@ -54,6 +55,7 @@ def build_api() -> Api:
     api_scripts.register(api)
     api_tokens.register(api)
     api_audit.register(api)
+    api_export.register(api)
     return api
 
 
