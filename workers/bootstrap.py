@@ -23,6 +23,7 @@ from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
 from channels.email.survey_mail import SurveyMailer
 from channels.voice.bridge import CallBridge
+from channels.voice.control import CallControl
 from channels.voice.cti import CtiEvents
 from channels.voice.outbound import ClickToCall, TwilioAccount
 from channels.voice.service import VoiceService
@@ -178,6 +179,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                               clock=clock, default_region=region),
             bridge=CallBridge(account=_twilio_account(settings), uow=uow, read_uow=read_uow,
                               clock=clock, desk=desk),
+            call_control=CallControl(account=_twilio_account(settings), read_uow=read_uow),
             surveys=surveys,
             twilio_signatures=(
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),

@@ -26,6 +26,7 @@ async def notify(services: Services, envelope: Envelope) -> None:
     p = envelope.payload
     push = services.push
     await hint_board_changed(push, envelope)  # supervisors' wallboards
+    await _transferred_call(services, envelope)
     if envelope.topic == "routing.offer_made":
         # The screen-pop first, then (for a waiting caller) the agent's phone rings.
         await push.publish(agent_channel(str(p["agent_id"])),
@@ -53,3 +54,16 @@ async def notify(services: Services, envelope: Envelope) -> None:
         await push.publish(SUPERVISORS, {"type": envelope.topic.replace(".", "_"), **p})
     elif envelope.topic == "routing.case_routed":
         await push.publish(SUPERVISORS, {"type": "case_routed", **p})
+
+
+async def _transferred_call(services: Services, envelope: Envelope) -> None:
+    """A transferred call leaves the agent for the queue's music until the next offer."""
+    changes = envelope.payload.get("changes")
+    if envelope.topic != "case.updated" or not isinstance(changes, dict) \
+            or "transferred_by" not in changes:
+        return
+    try:
+        await services.bridge.transferred(str(envelope.payload["case_id"]))
+    except TwilioUnavailable:
+        log.exception("could not put the call of case %s back in the queue",
+                      envelope.payload["case_id"])

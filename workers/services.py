@@ -12,6 +12,7 @@ from channels.chat.service import ChatService
 from channels.email.replies import EmailReplies
 from channels.email.setup import EmailChannel
 from channels.voice.bridge import CallBridge
+from channels.voice.control import CallControl
 from channels.voice.cti import CtiEvents
 from channels.voice.outbound import ClickToCall
 from channels.voice.service import VoiceService
@@ -82,6 +83,7 @@ class Services:
     cti: CtiEvents
     calls: ClickToCall
     bridge: CallBridge
+    call_control: CallControl
     surveys: Surveys
     twilio_signatures: TwilioSignatures | None
 

@@ -5,6 +5,10 @@ with the screen-pop (the notifier pushes it first), then Twilio is told to take 
 caller out of the queue and ring the agent (``<Dial><Client>``) for as long as the offer
 lasts. The agent picking up *is* accepting the offer; no answer, busy or a failure is a
 decline, and the caller goes back into the queue for the next agent.
+
+A call the agent transfers leaves them the same way: Twilio is told to take the caller out
+of the conversation and back into the (new) queue, with its wait music, where the next
+offer finds them (``transferred``, then the ``hold`` webhook).
 """
 
 from __future__ import annotations
@@ -103,6 +107,30 @@ class CallBridge:
             with contextlib.suppress(DomainError):
                 await self._desk.decline(offer.agent_id, offer_id)
         response.enqueue(queue, wait_url=twiml.url("wait"), wait_url_method="POST")
+        return twiml.xml(response)
+
+    async def transferred(self, case_id: str) -> bool:
+        """The agent handed the case on: take the caller out of their conversation and back
+        into the queue. False when the case has no live inbound call."""
+        async with self._read_uow() as uow:
+            call = await uow.calls.active_for_case(case_id)
+        if call is None or self._account is None:
+            return False
+        await self._redirect(call.sid, twiml.url("hold", case=case_id, lang=call.language))
+        return True
+
+    async def hold(self, case_id: str, *, language: str = "nl") -> str:
+        """A transferred caller's TwiML: ring the agent already offered the case (routing
+        may have been quicker than this redirect), else wait in the case's queue."""
+        async with self._read_uow() as uow:
+            item = await uow.work.item_for_case(case_id)
+            offer = await uow.work.get_offer(item.offer_id) \
+                if item is not None and item.offer_id else None
+        if offer is not None and offer.status is OfferStatus.PENDING:
+            return await self.bridge(offer.id)
+        response = VoiceResponse()
+        response.enqueue(item.queue_id if item is not None else "general",
+                         wait_url=twiml.url("wait", lang=language), wait_url_method="POST")
         return twiml.xml(response)
 
     async def queue_of(self, offer_id: str) -> str:

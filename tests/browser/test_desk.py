@@ -462,6 +462,13 @@ async def test_a_call_pops_shows_caller_and_menu_path_and_the_agent_calls_back(
             "Uw telefoon gaat over; daarna wordt +31612345678 gebeld.")
         assert twilio.created[-1]["To"] == f"client:{agent_id}"
 
+        # Eva holds the call: she ends it from the desk, through Twilio's REST API.
+        await page.locator(".channel-view.call").get_by_role("button", name="Ophangen").click()
+        await expect(page.locator(".notices.info")).to_contain_text(
+            "Het gesprek wordt beëindigd.")
+        [_, ended] = await twilio.wait_for_updates(2)  # after the redirect that rang her
+        assert ended == ("CA50", {"Status": "completed"})
+
         await page.get_by_role("button", name="Afronden…").click()
         await page.get_by_label("Afhandelcode").select_option("callback_planned")
         await page.get_by_role("radio", name="Blijft open (terugbellen gepland)").check()

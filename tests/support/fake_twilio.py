@@ -22,6 +22,7 @@ class FakeTwilio:
     auth: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[tuple[int, int, str]] = field(default_factory=list)
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    ended: set[str] = field(default_factory=set)  # calls ended through the API
 
     def fail_next(self, status: int, code: int, message: str) -> None:
         self._failures.append((status, code, message))
@@ -32,10 +33,7 @@ class FakeTwilio:
             if scheme == "Basic" else ("", "", "")
         self.auth.append((user, password))
         if self._failures:
-            status, code, message = self._failures.pop(0)
-            return web.json_response({"code": code, "message": message, "status": status,
-                                      "more_info": f"https://www.twilio.com/docs/errors/{code}"},
-                                     status=status)
+            return self._error(*self._failures.pop(0))
         form = await request.post()
         values = {k: str(v) for k, v in form.items()}
         values["StatusCallbackEvent"] = ",".join(str(v) for v in form.getall(
@@ -51,11 +49,25 @@ class FakeTwilio:
     async def update_call(self, request: web.Request) -> web.Response:
         form = await request.post()
         sid = request.match_info["sid"]
+        if self._failures:
+            return self._error(*self._failures.pop(0))
+        if sid in self.ended:
+            # What Twilio answers for a call that is over (error 21220).
+            return self._error(400, 21220, "Call is not in-progress. Cannot redirect.")
+        values = {k: str(v) for k, v in form.items()}
+        if values.get("Status") in ("completed", "canceled"):
+            self.ended.add(sid)
         async with self._changed:
-            self.updated.append((sid, {k: str(v) for k, v in form.items()}))
+            self.updated.append((sid, values))
             self._changed.notify_all()
-        return web.json_response({"sid": sid, "status": "in-progress",
-                                  "account_sid": request.match_info["account"]})
+        return web.json_response({"sid": sid, "account_sid": request.match_info["account"],
+                                  "status": values.get("Status", "in-progress")})
+
+    @staticmethod
+    def _error(status: int, code: int, message: str) -> web.Response:
+        return web.json_response({"code": code, "message": message, "status": status,
+                                  "more_info": f"https://www.twilio.com/docs/errors/{code}"},
+                                 status=status)
 
     async def wait_for_updates(self, count: int, timeout_s: float = 10) -> list[
             tuple[str, dict[str, str]]]:

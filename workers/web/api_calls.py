@@ -1,4 +1,5 @@
-"""Click-to-call: an agent calls a customer through Twilio (their own phone rings first)."""
+"""Calls from the desk: click-to-call (the agent's own phone rings first), a call's facts,
+and hanging up (the agent who holds the call, or a supervisor)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.voice.control import NotYourCall
 from core.domain.errors import InvalidInput, NotFound
 from core.domain.workforce import Role
 from workers.web.endpoints import Api, Call
@@ -50,3 +52,21 @@ def register(api: Api) -> None:
             "answered_at": found.answered_at.isoformat() if found.answered_at else None,
             "ended_at": found.ended_at.isoformat() if found.ended_at else None,
             "duration_s": found.duration_s})
+
+    @api.route("POST", "/api/calls/{sid}/hangup",
+               summary="End a live call (the agent who holds it, or a supervisor)",
+               role=Role.AGENT, tag="voice",
+               responses={202: "Twilio was told to end the call", 403: "Another agent holds it",
+                          404: "No such call",
+                          409: "The call ended already, calling is not configured, or "
+                               "Twilio refused"})
+    async def hang_up(call: Call[Any, Any]) -> web.Response:
+        assert call.principal is not None
+        try:
+            ended = await call.request.app[SERVICES].call_control.hang_up(
+                call.path("sid"), agent_id=call.principal.agent_id,
+                any_call=call.principal.role.at_least(Role.SUPERVISOR))
+        except NotYourCall as err:
+            raise web.HTTPForbidden(text=str(err)) from err
+        # Twilio's status callback records the end, as for any other hang-up.
+        return web.json_response({"sid": ended.sid, "status": "ending"}, status=202)

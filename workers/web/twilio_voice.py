@@ -32,6 +32,7 @@ def install(app: web.Application) -> None:
     app.router.add_post(f"{base}/agent-answered", _webhook(_agent_answered))
     app.router.add_post(f"{base}/dial-result", _webhook(_dial_result))
     app.router.add_post(f"{base}/requeue", _webhook(_dial_result))
+    app.router.add_post(f"{base}/hold", _webhook(_hold))
     app.router.add_post(f"{base}/survey", _webhook(_survey))
 
 
@@ -108,6 +109,11 @@ async def _connect(voice: VoiceService, p: dict[str, str], request: web.Request)
 
 async def _bridge(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
     return await request.app[SERVICES].bridge.bridge(request.query.get("offer", ""))
+
+
+async def _hold(voice: VoiceService, p: dict[str, str], request: web.Request) -> str:
+    return await request.app[SERVICES].bridge.hold(request.query.get("case", ""),
+                                                   language=_language(request))
 
 
 async def _agent_answered(voice: VoiceService, p: dict[str, str],

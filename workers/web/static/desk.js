@@ -71,7 +71,7 @@ const TEXT = {
       "in-progress": "in gesprek", completed: "beëindigd", busy: "bezet", failed: "mislukt",
       "no-answer": "niet opgenomen", canceled: "afgebroken" },
     callNumber: "Bel {0}", calling: "Uw telefoon gaat over; daarna wordt {0} gebeld.",
-    hangUpHint: "Ophangen doet u op uw telefoon.",
+    hangUp: "Ophangen", hangingUp: "Het gesprek wordt beëindigd.",
     transfer: "Doorzetten", toQueue: "Naar wachtrij", secondLine: "Naar de tweede lijn",
     chooseQueue: "Kies een wachtrij", transferred: "{0} is doorgezet.",
     wrapUp: "Afronden", disposition: "Afhandelcode", outcome: "Uitkomst",
@@ -151,7 +151,7 @@ const TEXT = {
       "in-progress": "in progress", completed: "ended", busy: "busy", failed: "failed",
       "no-answer": "not answered", canceled: "cancelled" },
     callNumber: "Call {0}", calling: "Your phone rings; then {0} is called.",
-    hangUpHint: "Hang up on your phone.",
+    hangUp: "Hang up", hangingUp: "The call is being ended.",
     transfer: "Transfer", toQueue: "To queue", secondLine: "To second line",
     chooseQueue: "Choose a queue", transferred: "{0} was transferred.",
     wrapUp: "Wrap up", disposition: "Disposition", outcome: "Outcome",
@@ -1151,11 +1151,23 @@ function callView(kase, contacts, customer) {
     field(T.caller, [text(customer?.display_name) || T.unknownCustomer, " ",
       h("span", { class: "id-value" }, text(call?.from_address))]),
     field(T.menuPath, menuPath(call?.metadata)));
-  const section = h("section", { class: "channel-view call" }, h("h3", {}, T.call), facts,
-    h("p", { class: "muted" }, T.hangUpHint));
+  const section = h("section", { class: "channel-view call" }, h("h3", {}, T.call), facts);
   const sid = call?.metadata?.call_sid;
   if (sid) {
     api("GET", `/api/calls/${enc(sid)}`).then((c) => {
+      // Ends the call for both sides through Twilio (docs/desk.md); shown while it lasts.
+      const hangUp = c.ended_at ? null : h("button", { type: "button", class: "danger hang-up",
+        onclick: async () => {
+          hangUp.disabled = true;
+          try {
+            await api("POST", `/api/calls/${enc(sid)}/hangup`);
+            notice(T.hangingUp);
+          } catch (err) {
+            failed(err);
+            hangUp.disabled = err.status === 409;  // over already: nothing left to end
+          }
+        } }, T.hangUp);
+      if (hangUp) section.append(h("p", { class: "call-actions" }, hangUp));
       facts.append(...[
         field(T.callState, label(T.callStatuses, c.status)),
         c.enqueued_at ? field(T.waitTime, c.answered_at || c.ended_at
