@@ -249,6 +249,10 @@ async def test_an_email_pops_with_history_is_accepted_answered_and_wrapped_up(
     customer = await (await centre.client.get(f"/api/customers/{arrived['customer_id']}",
                                               headers=centre.supervisor)).json()
     assert customer["display_name"] == "Marieke Jansen-de Boer"
+    edits = await (await centre.client.get("/api/audit", headers=centre.supervisor, params={
+        "action": "customer.edited", "customer": arrived["customer_id"]})).json()
+    [edited] = [e for e in edits["items"] if e["actor"]["name"] == "anna"]
+    assert edited["contact_id"] == arrived["contact_id"]  # the contact she was handling
     notes = await (await centre.client.get(f"/api/cases/{arrived['case_id']}/notes",
                                            headers=centre.supervisor)).json()
     assert [n["text"] for n in notes["items"]] == ["Klant belt vaak; bestelling 4411."]

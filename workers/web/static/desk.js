@@ -810,7 +810,7 @@ function renderPanel(kase, customer, notes, duplicates) {
       channelView(channel, kase, customer),
       historyView(kase)),
     h("div", { class: "panel-side" },
-      customerSection(customer, duplicates),
+      customerSection(customer, duplicates, kase.contacts?.at(-1)?.id),
       notesSection(kase, notes),
       transferSection(kase),
       wrapUpSection(kase)));
@@ -858,10 +858,10 @@ function caseHeader(kase) {
 
 /* -- the customer, corrected during the contact; duplicates read-only */
 
-function customerSection(customer, duplicates) {
+function customerSection(customer, duplicates, contactId) {
   const section = h("section", { class: "customer" }, h("h3", { class: "sr-only" }, T.customer));
   let card = customerCard(customer, { duplicates });
-  const editing = h("details", { class: "edit-customer" }, h("summary", {}, T.editCustomer), customerForm(customer, (updated) => {
+  const editing = h("details", { class: "edit-customer" }, h("summary", {}, T.editCustomer), customerForm(customer, contactId, (updated) => {
     Object.assign(customer, updated);
     state.names.set(customer.id, customer.display_name ?? "");
     const fresh = customerCard(customer, { duplicates });
@@ -874,7 +874,8 @@ function customerSection(customer, duplicates) {
   return section;
 }
 
-function customerForm(customer, saved) {
+// contactId: the contact being handled, which the audit log ties the edit to.
+function customerForm(customer, contactId, saved) {
   const name = h("input", { name: "display_name", value: text(customer.display_name), maxlength: "300" });
   const language = select("language", ["", ...Object.keys(LANGUAGES)], customer.language ?? "",
     { "": T.none, ...LANGUAGES });
@@ -890,7 +891,8 @@ function customerForm(customer, saved) {
     if (kind.value !== customer.kind) change.kind = kind.value;
     if (!Object.keys(change).length) return;
     try {
-      saved(await api("PATCH", `/api/customers/${enc(customer.id)}`, change));
+      const during = contactId ? `?contact=${enc(contactId)}` : "";
+      saved(await api("PATCH", `/api/customers/${enc(customer.id)}${during}`, change));
       notice(T.customerSaved);
     } catch (err) {
       failed(err);
