@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from core.domain.audit import SELF_SERVICE, Actor, AuditAction
 from core.domain.channels import Channel, Direction
 from core.domain.clock import Clock
 from core.domain.contact import Case, CaseStatus, Contact
@@ -57,6 +58,7 @@ from core.domain.surveys import (
 )
 from core.identity.normalise import normalise_email
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services import audit
 
 log = logging.getLogger(__name__)
 
@@ -353,8 +355,9 @@ class Surveys:
             invitation = await self._by_token(uow, token)
             if invitation is None:
                 raise NotFound("survey", "(link)")
-            await uow.surveys.set_opt_out(invitation.customer_id, at=self._clock.now(),
-                                          via="survey link")
+            await self._set_opt_out(uow, invitation.customer_id, opted_out=True,
+                                     via="survey link", actor=SELF_SERVICE,
+                                     contact_id=invitation.contact_id)
             await uow.commit()
         return invitation
 
@@ -371,13 +374,26 @@ class Surveys:
 
     # --- results and preferences ---------------------------------------------------
 
-    async def set_opt_out(self, customer_id: str, *, opted_out: bool, via: str) -> None:
+    async def set_opt_out(self, customer_id: str, *, opted_out: bool, via: str,
+                          actor: Actor = SELF_SERVICE) -> None:
         async with self._uow() as uow:
             if await uow.customers.get(customer_id) is None:
                 raise NotFound("customer", customer_id)
-            await uow.surveys.set_opt_out(customer_id, at=self._clock.now() if opted_out
-                                          else None, via=via if opted_out else None)
+            await self._set_opt_out(uow, customer_id, opted_out=opted_out, via=via,
+                                    actor=actor)
             await uow.commit()
+
+    async def _set_opt_out(self, uow: UnitOfWork, customer_id: str, *, opted_out: bool,
+                           via: str, actor: Actor, contact_id: str | None = None) -> None:
+        """A change of the customer's record like any other: audited (core.services.audit)."""
+        now = self._clock.now()
+        await uow.surveys.set_opt_out(customer_id, at=now if opted_out else None,
+                                      via=via if opted_out else None)
+        await audit.record(uow, at=now, actor=actor, action=AuditAction.CUSTOMER_EDITED,
+                           subject_kind="customer", subject_id=customer_id,
+                           customer_id=customer_id, contact_id=contact_id,
+                           details={"fields": ["survey_opt_out"], "via": via,
+                                    "opted_out": opted_out})
 
     async def for_customer(self, customer_id: str, *, limit: int) -> CustomerSurveys:
         async with self._read_uow() as uow:

@@ -94,6 +94,8 @@ async def test_every_listed_action_leaves_one_entry_naming_who_did_it(
     assert (await c.patch(f"/api/customers/{jan['customer_id']}", headers=agent,
                           params={"contact": other["contact_id"]},
                           json={"display_name": "Someone"})).status == 422
+    await ok(await c.put(f"/api/customers/{jan['customer_id']}/surveys/opt-out",
+                         headers=agent, json={"opted_out": True}))
     merge = await ok(await c.post(f"/api/customers/{jan['customer_id']}/merge",
                                   headers=supervisor,
                                   json={"other_id": other["customer_id"]}))
@@ -107,7 +109,7 @@ async def test_every_listed_action_leaves_one_entry_naming_who_did_it(
         "agent.changed": 1, "agent.suspended": 1, "agent.reinstated": 1,
         "routing.rules_saved": 2, "routing.rules_published": 2,
         "routing.rules_rolled_back": 1, "ivr.menu_changed": 1, "form.changed": 1,
-        "customer.edited": 1, "customer.merged": 1, "customer.unmerged": 1}
+        "customer.edited": 2, "customer.merged": 1, "customer.unmerged": 1}
     by = {e["action"]: e for e in log}
     names = {role: f"test {role.value}" for role in Role}
     for action, role in (("token.created", Role.ADMIN), ("agent.created", Role.ADMIN),
@@ -126,10 +128,11 @@ async def test_every_listed_action_leaves_one_entry_naming_who_did_it(
     assert by["user.password_changed"]["actor"]["name"] == "command line (root)"
     assert by["agent.changed"]["details"]["changes"]["skills"] == {
         "from": {"billing": 2}, "to": {"billing": 4}}
-    edited = by["customer.edited"]
+    edited, opted_out = reversed([e for e in log if e["action"] == "customer.edited"])
     assert (edited["customer_id"], edited["contact_id"]) == (jan["customer_id"],
                                                              jan["contact_id"])
     assert edited["details"] == {"fields": ["display_name", "language"], "via": "api"}
+    assert opted_out["details"]["fields"] == ["survey_opt_out"]
     assert "Jan de Vries" not in str(log)  # the log names fields, not personal values
     assert PASSWORD not in str(log) and token["token"] not in str(log)
     assert by["customer.merged"]["subject"] == {"kind": "customer",

@@ -56,7 +56,7 @@ def register(api: Api) -> None:
         assert call.principal is not None
         surveys = call.request.app[SERVICES].surveys
         await surveys.set_opt_out(call.path("id"), opted_out=call.body.opted_out,
-                                  via=f"api ({call.principal.name})"[:40])
+                                  via=f"api ({call.principal.name})"[:40], actor=call.actor)
         found = await surveys.for_customer(call.path("id"), limit=CUSTOMER_VIEW_RESPONSES)
         return web.json_response(customer_surveys_json(found))
 
