@@ -317,9 +317,17 @@ class WorkRepository(Protocol):
         """The case's live item (queued, offered or assigned), if any."""
         ...
     async def save_item(self, item: WorkItem) -> None: ...
-    async def waiting(self, *, limit: int) -> list[WorkItem]:
-        """Queued items, oldest first (the dispatcher orders them by effective priority)."""
+    async def waiting(self, *, limit: int, now: datetime | None = None) -> list[WorkItem]:
+        """Queued items, oldest first (the dispatcher orders them by effective priority);
+        with ``now``, only those waiting by then (a planned callback waits from its time)."""
         ...
+    async def next_scheduled(self, now: datetime) -> datetime | None:
+        """When the next queued item planned for later (a callback) starts waiting."""
+        ...
+    async def wrap_ups_due(self, now: datetime, *, limit: int) -> list[WorkItem]:
+        """Assigned items whose after-contact work time ran out by ``now``, oldest first."""
+        ...
+    async def next_wrap_up_due(self) -> datetime | None: ...
     async def assigned_to(self, agent_id: str) -> list[WorkItem]: ...
     async def last_agent_for_customer(self, customer_id: str) -> str | None:
         """The agent who most recently took work of this customer (sticky routing)."""
@@ -376,6 +384,8 @@ class HeldWork:
     agent_id: str | None
     since: datetime | None  # when the offer was made (OFFERED) or accepted (ASSIGNED)
     expires_at: datetime | None  # the pending offer's deadline (OFFERED)
+    after_contact_work_since: datetime | None = None  # the conversation ended (ASSIGNED)
+    wrap_up_due_at: datetime | None = None  # then it is wrapped up automatically
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -396,8 +406,9 @@ class BoardClock:
 class WallboardQueries(Protocol):
     """Read-only queries behind the supervisors' live wallboard."""
 
-    async def waiting_work(self) -> list[WaitingWork]:
-        """Queued and offered work grouped by (queue, channel, status)."""
+    async def waiting_work(self, *, now: datetime | None = None) -> list[WaitingWork]:
+        """Queued and offered work grouped by (queue, channel, status); with ``now``, not
+        what waits only from later (a planned callback)."""
         ...
     async def held_work(self) -> list[HeldWork]:
         """Every offered and assigned work item, with its case number and agent."""
@@ -604,8 +615,10 @@ class WorkTally:
     routed: int
     accepted: int
     answer_wait_s: float  # over accepted
-    handled: int
-    handle_s: float  # over handled
+    handled: int  # accepted and wrapped up, both times stored
+    handle_s: float  # over handled: accept to wrap-up
+    talk_s: float  # over handled: accept to the conversation's end
+    after_contact_work_s: float  # over handled: the conversation's end to wrap-up
     responded: int
     first_response_s: float  # over responded
     sla_met: int
@@ -617,14 +630,19 @@ class WorkTally:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResolutionTally:
-    """Cases resolved in the period, by the channel of their first contact and their queue;
-    ``first_contact``: with exactly one inbound contact."""
+class WrapUpTally:
+    """Routed contacts wrapped up with this outcome and disposition, per channel, queue and
+    the agent credited; ``first_contact``: resolved, and the only inbound contact of the
+    case; ``automatic``: wrapped up when the after-contact work time ran out."""
 
-    channel: str | None
+    channel: str
     queue_id: str | None
-    resolved: int
+    agent_id: str | None
+    outcome: str
+    disposition: str | None
+    wrapped_up: int
     first_contact: int
+    automatic: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -645,8 +663,12 @@ class ContactLine:
     handle_s: float | None
     first_response_s: float | None
     sla_met: bool | None  # None: no first-response clock on this contact, or not decided
-    outcome: str | None
+    outcome: str | None  # the wrap-up's outcome
     csat: int | None = None  # the satisfaction score the customer gave this contact
+    talk_s: float | None = None
+    after_contact_work_s: float | None = None
+    disposition: str | None = None
+    channel_outcome: str | None = None  # a call's or chat's: answered, abandoned, …
 
 
 class ReportQueries(Protocol):
@@ -658,9 +680,7 @@ class ReportQueries(Protocol):
                     answer_within_s: int) -> list[CallTally]: ...
     async def work(self, start: datetime, end: datetime, *,
                    now: datetime) -> list[WorkTally]: ...
-    async def resolutions(self, start: datetime, end: datetime) -> list[ResolutionTally]:
-        """Over cases resolved (not contacts received) in the period."""
-        ...
+    async def wrap_ups(self, start: datetime, end: datetime) -> list[WrapUpTally]: ...
     def contact_lines(self, start: datetime, end: datetime, *,
                       now: datetime) -> AsyncIterator[ContactLine]:
         """Oldest first, streamed from the database (a year does not sit in memory)."""

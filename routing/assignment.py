@@ -12,12 +12,16 @@ How the requirements of an item loosen the longer it waits:
 - tier: 1st-line work may also go to 2nd line after `widen_to_second_line_after_s`
   (2nd-line work never goes down to 1st line);
 - overflow: agents of `overflow_queue_id` join after `overflow_after_s`.
+
+The policy also limits after-contact work: work still being wrapped up
+`after_contact_work_s` after its conversation ended (per queue in
+`after_contact_work_s_by_queue`; null: no limit) is wrapped up automatically.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -49,11 +53,13 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "widen_to_second_line_after_s": (0, 7 * 86_400),
     "overflow_after_s": (0, 7 * 86_400),
     "priority_step_s": (0, 7 * 86_400),
+    "after_contact_work_s": (10, 86_400),
 }
 _OPTIONAL = {"widen_to_second_line_after_s", "overflow_after_s", "relax_skills_after_s",
-             "priority_step_s"}
+             "priority_step_s", "after_contact_work_s"}
 
-_KNOWN = frozenset({*_LIMITS, "strategy", "overflow_queue_id", "blocking"})
+_KNOWN = frozenset({*_LIMITS, "strategy", "overflow_queue_id", "blocking",
+                    "after_contact_work_s_by_queue"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +80,15 @@ class RoutingPolicy:
     priority_step_s: int | None = 600
     blocking: Mapping[Channel, frozenset[Channel]] = field(
         default_factory=lambda: dict(DEFAULT_BLOCKING))
+    # How long an agent may spend in after-contact work before it is done for them (None:
+    # as long as they like), and the queues where that differs.
+    after_contact_work_s: int | None = 120
+    after_contact_work_s_by_queue: Mapping[str, int | None] = field(default_factory=dict)
+
+    def after_contact_work_limit_s(self, queue_id: str | None) -> int | None:
+        if queue_id is not None and queue_id in self.after_contact_work_s_by_queue:
+            return self.after_contact_work_s_by_queue[queue_id]
+        return self.after_contact_work_s
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -89,6 +104,9 @@ class RoutingPolicy:
             "priority_step_s": self.priority_step_s,
             "blocking": {busy.value: sorted(c.value for c in blocked)
                          for busy, blocked in sorted(self.blocking.items())},
+            "after_contact_work_s": self.after_contact_work_s,
+            "after_contact_work_s_by_queue": dict(sorted(
+                self.after_contact_work_s_by_queue.items())),
         }
 
     @classmethod
@@ -105,10 +123,9 @@ class RoutingPolicy:
                 values["strategy"] = Strategy(doc["strategy"])
             except ValueError:
                 errors["strategy"] = f"must be one of {', '.join(s.value for s in Strategy)}"
-        if "overflow_queue_id" in doc:
-            values["overflow_queue_id"] = _queue_id(doc["overflow_queue_id"], errors)
-        if "blocking" in doc:
-            values["blocking"] = _blocking(doc["blocking"], errors)
+        for name, parse in _STRUCTURED.items():
+            if name in doc:
+                values[name] = parse(doc[name], errors)
         if values.get("overflow_after_s") is not None and not values.get("overflow_queue_id"):
             errors.setdefault("overflow_queue_id", "required when overflow_after_s is set")
         if errors:
@@ -141,6 +158,24 @@ def _numbers(doc: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+def _per_queue_limits(raw: object, errors: dict[str, str]) -> dict[str, int | None]:
+    name = "after_contact_work_s_by_queue"
+    low, high = _LIMITS["after_contact_work_s"]
+    if not isinstance(raw, Mapping):
+        errors[name] = "must map a queue id to seconds (or null: no limit there)"
+        return {}
+    limits: dict[str, int | None] = {}
+    for queue_id, value in raw.items():
+        if value is None:
+            limits[str(queue_id)] = None
+        elif isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[f"{name}.{queue_id}"] = f"must be a whole number of seconds from {low} " \
+                                           f"to {high}, or null"
+        else:
+            limits[str(queue_id)] = value
+    return limits
+
+
 def _blocking(raw: object, errors: dict[str, str]) -> dict[Channel, frozenset[Channel]]:
     if not isinstance(raw, Mapping):
         errors["blocking"] = "must map a channel to the channels it blocks"
@@ -164,6 +199,12 @@ def _blocking(raw: object, errors: dict[str, str]) -> dict[Channel, frozenset[Ch
                 errors[f"{path}[{n}]"] = f"unknown channel {name!r}"
         result[busy_channel] = frozenset(channels)
     return result
+
+
+_STRUCTURED: dict[str, Callable[[Any, dict[str, str]], Any]] = {
+    "overflow_queue_id": _queue_id, "blocking": _blocking,
+    "after_contact_work_s_by_queue": _per_queue_limits,
+}
 
 
 @dataclass(frozen=True, slots=True)

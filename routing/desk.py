@@ -1,5 +1,6 @@
 """What agents do with work: presence, accept, decline, wrap up, transfer — and what
-happens when they do nothing (offers expire, and agents who keep missing them go away)."""
+happens when they do nothing (offers expire, agents who keep missing them go away, and
+after-contact work that runs out of time is wrapped up for them: ``routing.wrap_up``)."""
 
 from __future__ import annotations
 
@@ -9,30 +10,28 @@ from datetime import datetime
 from core.domain.channels import Channel
 from core.domain.clock import Clock
 from core.domain.contact import CaseStatus
-from core.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.domain.errors import Conflict, InvalidInput, NotFound
 from core.domain.events import (
     AgentPresenceChanged,
     CaseUpdated,
     Event,
     OfferAnswered,
-    WorkCompleted,
     WorkWaiting,
 )
 from core.domain.sla import SlaKind
-from core.domain.work import AgentLoad, Offer, OfferStatus, WorkItem, WorkStatus
+from core.domain.work import AgentLoad, Offer, OfferStatus, WorkItem
 from core.domain.workforce import Agent, Presence, Tier
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from routing.assignment import after_miss
 from routing.configuration import policy as load_policy
 from routing.dispatcher import fresh_load
 from routing.sla_clocks import stop_clocks
+from routing.wrap_up import NotYours, WrapUps, after_contact_work_over, held_work
+
+__all__ = ["LIVE_CHANNELS", "AgentDesk", "Answered", "NotYours"]
 
 # Real-time channels: taking the offer is the first response.
 LIVE_CHANNELS = frozenset({Channel.PHONE, Channel.CHAT})
-
-
-class NotYours(DomainError):
-    """The offer or case belongs to another agent."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +45,7 @@ class AgentDesk:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+        self.wrap_ups = WrapUps(uow, clock)
 
     async def set_presence(self, agent_id: str, presence: Presence, *,
                            reason: str = "agent") -> Agent:
@@ -72,7 +72,7 @@ class AgentDesk:
             offer, item = await _offer(uow, agent_id, offer_id)
             offer.accept(now)
             await uow.work.save_offer(offer)
-            item.assign(agent_id)
+            item.assign(agent_id, at=now)
             await uow.work.save_item(item)
             load = await uow.work.get_load(agent_id)
             if load is not None and load.missed_offers:
@@ -153,29 +153,9 @@ class AgentDesk:
         return Answered(offer=offer, item=item, agent_set_away=set_away)
 
     async def wrap_up(self, agent_id: str, case_id: str, *, disposition: str,
-                      outcome: str) -> WorkItem:
-        if outcome not in OUTCOMES:
-            raise InvalidInput({"outcome": f"must be one of {', '.join(sorted(OUTCOMES))}"})
-        now = self._clock.now()
-        async with self._uow() as uow:
-            item = await _held(uow, agent_id, case_id)
-            item.complete(now)
-            await uow.work.save_item(item)
-            await _free_capacity(uow, agent_id, item.channel, now)
-            case = await uow.cases.get(case_id)
-            events: list[Event] = [WorkCompleted(
-                work_item_id=item.id, case_id=case_id, agent_id=agent_id,
-                disposition=disposition, outcome=outcome)]
-            if case is not None:
-                target = OUTCOMES[outcome]
-                if target is not None and case.status is not target:
-                    case.move_to(target, now)
-                    events.append(CaseUpdated(case_id=case.id,
-                                              changes={"status": case.status.value}))
-                    await uow.cases.save(case)
-            uow.outbox.add(events)
-            await uow.commit()
-            return item
+                      outcome: str, callback_at: datetime | None = None) -> WorkItem:
+        return await self.wrap_ups.finish(agent_id, case_id, disposition=disposition,
+                                          outcome=outcome, callback_at=callback_at)
 
     async def transfer(self, agent_id: str, case_id: str, *, queue_id: str | None = None,
                        to_agent_id: str | None = None, second_line: bool = False) -> WorkItem:
@@ -185,7 +165,7 @@ class AgentDesk:
             raise InvalidInput({"to": "give a queue, an agent or second_line"})
         now = self._clock.now()
         async with self._uow() as uow:
-            item = await _held(uow, agent_id, case_id)
+            item = await held_work(uow, agent_id, case_id)
             if queue_id is not None and await uow.workforce.get_queue(queue_id) is None:
                 raise InvalidInput({"queue": f"no queue {queue_id!r}"})
             if to_agent_id is not None and await uow.workforce.get_agent(to_agent_id) is None:
@@ -196,25 +176,10 @@ class AgentDesk:
             await _free_capacity(uow, agent_id, item.channel, now)
             uow.outbox.add([WorkWaiting(work_item_id=item.id, queue_id=item.queue_id),
                             CaseUpdated(case_id=case_id, changes={
-                                "transferred_by": agent_id, "queue": item.queue_id})])
+                                "transferred_by": agent_id, "queue": item.queue_id}),
+                            *await after_contact_work_over(uow, agent_id, now)])
             await uow.commit()
             return item
-
-
-OUTCOMES: dict[str, CaseStatus | None] = {
-    "resolved": CaseStatus.RESOLVED,
-    "pending": CaseStatus.PENDING,   # waiting on the customer
-    "open": None,                    # more work to do later; the case stays as it is
-}
-
-
-async def _held(uow: UnitOfWork, agent_id: str, case_id: str) -> WorkItem:
-    item = await uow.work.item_for_case(case_id)
-    if item is None or item.status is not WorkStatus.ASSIGNED:
-        raise NotFound("assigned work for case", case_id)
-    if item.assigned_agent_id != agent_id:
-        raise NotYours(f"case {case_id} is assigned to another agent")
-    return item
 
 
 async def _free_capacity(uow: UnitOfWork, agent_id: str, channel: Channel,

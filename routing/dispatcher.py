@@ -53,7 +53,10 @@ class Dispatcher:
         now = self._clock.now()
         async with self._uow() as uow:
             policy = await load_policy(uow)
-            waiting = order_queue(await uow.work.waiting(limit=self._batch_size), policy, now)
+            # A planned callback waits from its time; the periodic pass (at most a few
+            # seconds apart) picks it up then.
+            waiting = order_queue(await uow.work.waiting(limit=self._batch_size, now=now),
+                                  policy, now)
             pool = await CandidatePool.load(uow, waiting, policy, now) if waiting else None
         offers: list[Offer] = []
         conflicts = 0

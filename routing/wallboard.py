@@ -137,6 +137,8 @@ class WorkInHand:
     state: WorkStatus  # ASSIGNED, or OFFERED while the agent has not answered
     since: datetime | None
     expires_at: datetime | None
+    after_contact_work_since: datetime | None = None  # ASSIGNED and being wrapped up
+    wrap_up_due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,7 +271,7 @@ class Wallboard:
             teams = {t.id: t.name for t in await uow.workforce.list_teams()}
             agents = [a for a in await uow.workforce.list_agents() if a.active]
             loads = await uow.work.loads([a.id for a in agents])
-            waiting = await uow.wallboard.waiting_work()
+            waiting = await uow.wallboard.waiting_work(now=now)
             held = await uow.wallboard.held_work()
             clocks = await uow.wallboard.board_clocks(since=since, now=now)
 
@@ -348,5 +350,7 @@ def _work_by_agent(held: Iterable[HeldWork]) -> dict[str, list[WorkInHand]]:
             case_reference=None if item.case_number is None
             else case_reference(item.case_number),
             channel=item.channel, queue_id=item.queue_id, state=item.status,
-            since=item.since, expires_at=item.expires_at))
+            since=item.since, expires_at=item.expires_at,
+            after_contact_work_since=item.after_contact_work_since,
+            wrap_up_due_at=item.wrap_up_due_at))
     return dict(found)

@@ -97,7 +97,7 @@ class Agent:
                 await self._ws.send_json({"type": "accept", "offer_id": data["offer_id"]})
             elif data.get("type") == "accepted":
                 await self._ws.send_json({"type": "wrap_up", "case_id": data["case_id"],
-                                          "disposition": "bench"})
+                                          "disposition": "answered"})
 
 
 @dataclass

@@ -8,6 +8,7 @@ reads every pending offer anyway.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from channels.voice.outbound import TwilioUnavailable
 from core.domain.events import Envelope
@@ -20,6 +21,13 @@ log = logging.getLogger(__name__)
 
 def agent_channel(agent_id: str) -> str:
     return f"agent:{agent_id}"
+
+
+def wrapped_up_frame(p: Mapping[str, object]) -> dict[str, object]:
+    """The desktop's ``wrapped_up``, from a ``routing.work_completed`` payload."""
+    return {"type": "wrapped_up", "case_id": p["case_id"], "disposition": p["disposition"],
+            "outcome": p["outcome"], "callback_at": p.get("callback_at"),
+            "automatic": bool(p.get("automatic"))}
 
 
 async def notify(services: Services, envelope: Envelope) -> None:
@@ -39,8 +47,8 @@ async def notify(services: Services, envelope: Envelope) -> None:
     elif envelope.topic == "routing.offer_answered" and p["status"] == "accepted":
         agent = await services.agents.get(str(p["agent_id"]))
         await services.chat.agent_joined(str(p["case_id"]), agent.id, agent.name)
-    elif envelope.topic == "routing.work_completed":
-        await services.chat.agent_left(str(p["case_id"]), str(p["agent_id"]))
+    elif envelope.topic in ("routing.work_completed", "routing.after_contact_work"):
+        await _wrap_up(services, envelope)
     elif envelope.topic == "routing.offer_answered" and p["status"] in ("expired", "withdrawn"):
         await push.publish(agent_channel(str(p["agent_id"])),
                            {"type": "offer_withdrawn", "offer_id": p["offer_id"],
@@ -54,6 +62,19 @@ async def notify(services: Services, envelope: Envelope) -> None:
         await push.publish(SUPERVISORS, {"type": envelope.topic.replace(".", "_"), **p})
     elif envelope.topic == "routing.case_routed":
         await push.publish(SUPERVISORS, {"type": "case_routed", **p})
+
+
+async def _wrap_up(services: Services, envelope: Envelope) -> None:
+    p = envelope.payload
+    agent = agent_channel(str(p["agent_id"]))
+    if envelope.topic == "routing.after_contact_work":
+        await services.push.publish(agent, {
+            "type": "after_contact_work", "case_id": p["case_id"],
+            "started_at": p["started_at"], "due_at": p["due_at"], "reason": p["reason"]})
+        return
+    await services.chat.agent_left(str(p["case_id"]), str(p["agent_id"]))
+    if p.get("automatic"):  # the agent's own wrap-up is answered on their socket
+        await services.push.publish(agent, wrapped_up_frame(p))
 
 
 async def _transferred_call(services: Services, envelope: Envelope) -> None:

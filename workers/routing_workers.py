@@ -1,6 +1,7 @@
 """The routing processes: router (classify + rules on every new case), dispatcher (offers
-work as soon as something changes), offer timer, SLA timer and the notifier that pushes to
-agent desktops.
+work as soon as something changes; puts held work into after-contact work when its
+conversation ends), desk timer (offers that expire, after-contact work that runs out), SLA
+timer and the notifier that pushes to agent desktops.
 
 Event-driven first: each loop is woken by the events that can change its answer, and only
 falls back to a periodic pass for what no event announces (time-based skill relaxation,
@@ -104,6 +105,13 @@ async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
             services.wakeups.dispatch.set()
         if envelope.topic == "routing.offer_made":
             services.wakeups.offers.set()
+        elif envelope.topic == "contact.conversation_ended":
+            # Idempotent: a redelivery finds the work in after-contact work already.
+            p = envelope.payload
+            if await services.desk.wrap_ups.conversation_ended(
+                    str(p["case_id"]), at=datetime.fromisoformat(str(p["ended_at"])),
+                    reason=str(p["reason"])) is not None:
+                services.wakeups.offers.set()  # the desk timer has a new deadline
 
     async def dispatch() -> datetime | None:
         result = await services.dispatcher.dispatch()
@@ -116,9 +124,12 @@ async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
                                         {"type": "offer_ready", "offer_id": offer.id})
         return None
 
-    async def expire() -> datetime | None:
+    async def expire() -> datetime | None:  # the desk timer
         await services.desk.expire_due_offers()
-        return await services.desk.next_offer_expiry()
+        await services.desk.wrap_ups.finish_overdue()
+        deadlines = (await services.desk.next_offer_expiry(),
+                     await services.desk.wrap_ups.next_due())
+        return min((d for d in deadlines if d is not None), default=None)
 
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(services.bus.consume(
@@ -126,7 +137,7 @@ async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
             handler=wake_on_change, stop=stop), name="dispatch-listener")
         tasks.create_task(_loop(stop, services.wakeups.dispatch, "dispatch", dispatch,
                                 services.clock.now), name="dispatch-loop")
-        tasks.create_task(_loop(stop, services.wakeups.offers, "offer timer", expire,
+        tasks.create_task(_loop(stop, services.wakeups.offers, "desk timer", expire,
                                 services.clock.now), name="offer-timer")
 
 

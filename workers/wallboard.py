@@ -32,7 +32,14 @@ from typing import Any
 
 from core.domain.events import Envelope
 from core.ports import Push
-from routing.wallboard import AgentBoard, Board, QueueBoard, ServiceLevel, SlaCounts
+from routing.wallboard import (
+    AgentBoard,
+    Board,
+    QueueBoard,
+    ServiceLevel,
+    SlaCounts,
+    WorkInHand,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ BOARD_TOPICS = frozenset({
     "case.updated",  # status, first response, priority: service level and SLA alerts
     "routing.case_routed", "routing.work_waiting", "routing.offer_made",
     "routing.offer_answered", "routing.work_completed", "routing.work_cancelled",
+    "routing.after_contact_work",
     "agent.presence_changed",
     "sla.warning", "sla.breached",
 })
@@ -244,13 +252,21 @@ def _agent(agent: AgentBoard, now: datetime) -> dict[str, Any]:
         "teams": [{"id": team_id, "name": name} for team_id, name in agent.teams],
         "presence": agent.presence.value, "presence_since": _at(agent.presence_since),
         "in_presence_s": _age_s(agent.presence_since, now),
-        "work": [{"case_id": w.case_id, "case_reference": w.case_reference,
-                  "channel": w.channel.value, "queue_id": w.queue_id, "state": w.state.value,
-                  "since": _at(w.since), "expires_at": _at(w.expires_at)} for w in agent.work],
+        "work": [_work(w) for w in agent.work],
         "capacity": {"used": agent.capacity_used, "total": agent.capacity_total,
                      "channels": {c.value: {"used": cap.used, "total": cap.total}
                                   for c, cap in sorted(agent.capacity.items())}},
     }
+
+
+def _work(w: WorkInHand) -> dict[str, Any]:
+    wrapping = w.after_contact_work_since is not None
+    return {"case_id": w.case_id, "case_reference": w.case_reference,
+            "channel": w.channel.value, "queue_id": w.queue_id,
+            # After-contact work is a state of its own, timed from the conversation's end.
+            "state": "after_contact_work" if wrapping else w.state.value,
+            "since": _at(w.after_contact_work_since if wrapping else w.since),
+            "expires_at": _at(w.expires_at), "wrap_up_due_at": _at(w.wrap_up_due_at)}
 
 
 def snapshot_message(board: Board, *, seq: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from core.domain.chat import ChatMessage, ChatSender, Conversation, Conversation
 from core.domain.clock import Clock
 from core.domain.commands import IngestContact, Party
 from core.domain.errors import Conflict, InvalidInput, NotFound
+from core.domain.events import ConversationEnded
 from core.domain.ids import new_id
 from core.domain.messaging import OutboundKind
 from core.domain.surveys import Invitation
@@ -216,6 +217,10 @@ class ChatService:
             conversation.status = ConversationStatus.ENDED
             conversation.ended_at = self._clock.now()
             await uow.chat.save_conversation(conversation)
+            if conversation.case_id:  # the agent holding it starts after-contact work
+                uow.outbox.add([ConversationEnded(
+                    case_id=conversation.case_id, channel=Channel.CHAT.value,
+                    ended_at=conversation.ended_at, reason=f"chat ended by the {by.value}")])
             transcript = _transcript(await uow.chat.messages_after(conversation.id, 0,
                                                                    limit=10_000))
             if conversation.contact_id:

@@ -14,6 +14,7 @@ from core.domain.clock import Clock
 from core.domain.commands import IngestContact, Party
 from core.domain.contact import AttachmentMeta, Contact
 from core.domain.errors import Conflict, InvalidInput, NotFound
+from core.domain.events import ConversationEnded
 from core.domain.ids import new_id
 from core.domain.messaging import DeliveryState, OutboundKind, content_key
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -93,6 +94,9 @@ class EmailReplies:
                 await uow.blobs.put(attachment.content)
             await queue_mail(uow, mail, message_id=message_id, contact_id=result.contact_id,
                              case_id=case_id, customer_id=result.customer_id, now=now)
+            # The answer is out: whoever holds the case starts after-contact work.
+            uow.outbox.add([ConversationEnded(case_id=case_id, channel=Channel.EMAIL.value,
+                                              ended_at=now, reason="reply sent")])
 
         stored = await self._ingestion.ingest(IngestContact(
             channel=Channel.EMAIL, direction=Direction.OUTBOUND, external_id=message_id,

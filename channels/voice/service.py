@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -26,6 +27,7 @@ from core.domain.commands import IngestContact, Party
 from core.domain.contact import Case, CaseStatus, CaseType, Priority
 from core.domain.customer import Customer
 from core.domain.errors import DomainError
+from core.domain.events import ConversationEnded
 from core.domain.workforce import Role
 from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -222,6 +224,8 @@ class VoiceService:
                 if call.outcome is CallOutcome.ABANDONED and call.case_id:
                     uow.outbox.add(await withdraw_waiting_work(
                         uow, call.case_id, reason="caller hung up", now=now))
+                if call.answered_at is not None and call.case_id:
+                    uow.outbox.add([_conversation_ended(call.case_id, now, "call ended")])
             await uow.calls.save(call)
             await uow.commit()
         if status.final:
@@ -266,8 +270,12 @@ class VoiceService:
         """The agent hung up and the caller is still on the line: ask the satisfaction
         question (one key, 1 to 5) when this customer is due one, else say goodbye."""
         response = VoiceResponse()
-        async with self._read_uow() as uow:
+        async with self._uow() as uow:
             call = await uow.calls.get(p.get("CallSid", ""))
+            if call is not None and call.case_id:  # the agent's part is over: wrap-up
+                uow.outbox.add([_conversation_ended(call.case_id, self._clock.now(),
+                                                    "agent hung up")])
+                await uow.commit()
         surveys = self._surveys
         if call is not None and call.customer_id and surveys is not None \
                 and await surveys.phone_survey_due(call.customer_id):
@@ -559,6 +567,11 @@ class VoiceService:
         response.record(action=twiml.url("recording", lang=language), method="POST",
                         max_length=120, play_beep=True, finish_on_key="#")
         return twiml.xml(response)
+
+
+def _conversation_ended(case_id: str, at: datetime, reason: str) -> ConversationEnded:
+    return ConversationEnded(case_id=case_id, channel=Channel.PHONE.value, ended_at=at,
+                             reason=reason)
 
 
 def caller_party(call: Call) -> Party:

@@ -151,6 +151,32 @@ class OfferAnswered(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationEnded(Event):
+    """A channel saw the conversation on a case end: the call or the chat ended, or the
+    agent's reply left. Whoever holds the case's work goes into after-contact work."""
+
+    topic: ClassVar[str] = "contact.conversation_ended"
+    case_id: str
+    channel: str
+    ended_at: datetime
+    reason: str  # "call ended", "chat ended by the visitor", "reply sent", …
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AfterContactWorkStarted(Event):
+    """The agent holding the work is wrapping up; ``due_at``: it is wrapped up for them then
+    (None: no limit)."""
+
+    topic: ClassVar[str] = "routing.after_contact_work"
+    work_item_id: str
+    case_id: str
+    agent_id: str
+    started_at: datetime
+    due_at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WorkCompleted(Event):
     topic: ClassVar[str] = "routing.work_completed"
     work_item_id: str
@@ -158,6 +184,8 @@ class WorkCompleted(Event):
     agent_id: str
     disposition: str
     outcome: str
+    automatic: bool = False  # the after-contact work time ran out
+    callback_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -72,3 +72,4 @@ class ConfigKey(StrEnum):
     POLICY = "routing.policy"
     CALENDARS = "sla.calendars"
     SLA_POLICIES = "sla.policies"
+    DISPOSITIONS = "desk.dispositions"

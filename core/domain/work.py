@@ -4,6 +4,11 @@ A work item is the routing side of a case: it carries what the rules decided (qu
 priority, skills, tier, preferences) and moves QUEUED → OFFERED → ASSIGNED → COMPLETED.
 Every move is a method that refuses an impossible one, so a late or duplicated message
 (an accept after a timeout, a second wrap-up) cannot corrupt it.
+
+While ASSIGNED, an item is first *handled* (the conversation with the customer) and then in
+*after-contact work* from the moment the conversation ended (the call or chat ended, the
+reply was sent, or the agent opened wrap-up) until it is completed with a disposition and
+an outcome. It keeps when each of those happened, so handle time is stored, not guessed.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from core.domain.channels import Channel
-from core.domain.errors import Conflict
+from core.domain.errors import Conflict, InvalidInput
 from core.domain.workforce import Tier
 
 
@@ -26,6 +31,25 @@ class WorkStatus(StrEnum):
 
 
 LIVE_STATUSES = frozenset({WorkStatus.QUEUED, WorkStatus.OFFERED, WorkStatus.ASSIGNED})
+
+
+class WorkKind(StrEnum):
+    CONTACT = "contact"    # a contact routing made into work
+    CALLBACK = "callback"  # a call back an agent promised at wrap-up, waiting from its time
+
+
+class WrapUpOutcome(StrEnum):
+    """How the agent left the case at wrap-up (the case follows: see routing.wrap_up)."""
+
+    RESOLVED = "resolved"
+    FOLLOW_UP = "follow_up"                # waiting on the customer: the case is pending
+    CALLBACK_PLANNED = "callback_planned"  # we call the customer back at a set time
+    OPEN = "open"                          # more work later; the case stays as it is
+
+    @classmethod
+    def parse(cls, value: str) -> WrapUpOutcome:
+        """The outcome named; ``pending`` is the name desktops used before ``follow_up``."""
+        return cls.FOLLOW_UP if value == "pending" else cls(value)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -50,10 +74,22 @@ class WorkItem:
     offer_id: str | None = None
     attempts: int = 0                 # offers made so far
     version: int = 0                  # optimistic concurrency between dispatchers
+    kind: WorkKind = WorkKind.CONTACT
+    accepted_at: datetime | None = None            # the first accept
+    conversation_ended_at: datetime | None = None  # after-contact work began
+    wrap_up_due_at: datetime | None = None         # then it is wrapped up automatically
+    completed_at: datetime | None = None
+    disposition: str | None = None
+    outcome: WrapUpOutcome | None = None
+    callback_at: datetime | None = None            # the call back promised at wrap-up
 
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def in_after_contact_work(self) -> bool:
+        return self.status is WorkStatus.ASSIGNED and self.conversation_ended_at is not None
 
     def offer_to(self, offer_id: str, agent_id: str) -> None:
         self._expect(WorkStatus.QUEUED, "offered")
@@ -70,10 +106,13 @@ class WorkItem:
         if excluded_agent_id not in self.excluded_agent_ids:
             self.excluded_agent_ids = (*self.excluded_agent_ids, excluded_agent_id)
 
-    def assign(self, agent_id: str) -> None:
+    def assign(self, agent_id: str, *, at: datetime | None = None) -> None:
         self._expect(WorkStatus.OFFERED, "assigned")
         self.status = WorkStatus.ASSIGNED
         self.assigned_agent_id = agent_id
+        if self.accepted_at is None:
+            # The first accept: a transferred item's handling counts from there.
+            self.accepted_at = at
 
     def transfer(self, *, queue_id: str | None = None, agent_id: str | None = None,
                  tier: Tier | None = None, at: datetime) -> None:
@@ -94,10 +133,30 @@ class WorkItem:
             self.tier = tier
         self.excluded_agent_ids = (previous,) if previous and previous != agent_id else ()
         self.enqueued_at = at
+        # The next agent has a conversation of their own before wrapping up.
+        self.conversation_ended_at = self.wrap_up_due_at = None
 
-    def complete(self, at: datetime) -> None:
+    def end_conversation(self, at: datetime, *, wrap_up_due_at: datetime | None) -> bool:
+        """After-contact work starts; False when it already had (the first end counts)."""
+        self._expect(WorkStatus.ASSIGNED, "wrapped up")
+        if self.conversation_ended_at is not None:
+            return False
+        self.conversation_ended_at = at
+        self.wrap_up_due_at = wrap_up_due_at
+        return True
+
+    def complete(self, at: datetime, *, disposition: str | None = None,
+                 outcome: WrapUpOutcome | None = None,
+                 callback_at: datetime | None = None) -> None:
         self._expect(WorkStatus.ASSIGNED, "completed")
+        if outcome is WrapUpOutcome.CALLBACK_PLANNED and callback_at is None:
+            raise InvalidInput({"callback_at": "required when the outcome is callback_planned"})
         self.status = WorkStatus.COMPLETED
+        if self.conversation_ended_at is None:  # wrapped up straight from the conversation
+            self.conversation_ended_at = at
+        self.completed_at = at
+        self.disposition, self.outcome = disposition, outcome
+        self.callback_at = callback_at if outcome is WrapUpOutcome.CALLBACK_PLANNED else None
 
     def cancel(self) -> None:
         if not self.is_live:

@@ -24,6 +24,7 @@ class CustomerView:
 class CaseView:
     case: Case
     contacts: list[Contact]
+    work: WorkItem | None = None  # the case's live work item, if any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +83,8 @@ class Queries:
             if case is None:
                 raise NotFound("case", case_id)
             return CaseView(case=case,
-                            contacts=await uow.contacts.for_case(case_id, limit=contact_limit))
+                            contacts=await uow.contacts.for_case(case_id, limit=contact_limit),
+                            work=await uow.work.item_for_case(case_id))
 
     async def cases(self, *, status: CaseStatus | None, queue_id: str | None,
                     customer_id: str | None, limit: int, cursor: str | None,

@@ -1,6 +1,7 @@
 """Reports for supervisors: what happened in a period of whole days in the business time
-zone — volumes, service level, handle time, abandonment, first-contact resolution, broken
-down by channel, queue and agent — and every contact of the period as lines for an export.
+zone — volumes, service level, handle time (talk and after-contact work), abandonment,
+wrap-up outcomes and first-contact resolution, broken down by channel, queue and agent —
+and every contact of the period as lines for an export.
 
 The database does the counting (``ReportQueries``); this module picks the period, folds the
 tallies into the document the console draws its charts from, and names each figure. Every
@@ -21,10 +22,10 @@ from core.domain.errors import InvalidInput
 from core.ports import (
     CallTally,
     ContactLine,
-    ResolutionTally,
     UnitOfWorkFactory,
     VolumeCount,
     WorkTally,
+    WrapUpTally,
 )
 
 MAX_DAYS = 366
@@ -89,7 +90,7 @@ class Reports:
             volumes = await uow.reports.volumes(start, end)
             calls = await uow.reports.calls(start, end, answer_within_s=answer_within_s)
             work = await uow.reports.work(start, end, now=now)
-            resolutions = await uow.reports.resolutions(start, end)
+            wrap_ups = await uow.reports.wrap_ups(start, end)
             satisfaction = await uow.surveys.summary_between(since=start, until=end)
             queue_names = {q.id: q.name for q in await uow.workforce.list_queues()}
             agent_names = {a.id: a.name for a in await uow.workforce.list_agents()}
@@ -103,9 +104,10 @@ class Reports:
             "handle_time": _by_channel(work, _handle_time),
             "first_response_time": _by_channel(work, _first_response_time),
             "abandonment": {"calls": _call_abandonment(calls), "chats": _chats(work)},
-            "first_contact_resolution": _fcr(resolutions),
-            "queues": _queues(queue_names, calls, work, resolutions),
-            "agents": _agents(agent_names, work),
+            "outcomes": _outcomes(wrap_ups),
+            "first_contact_resolution": _fcr(wrap_ups),
+            "queues": _queues(queue_names, calls, work, wrap_ups),
+            "agents": _agents(agent_names, work, wrap_ups),
             # Answers given in the period (docs/surveys.md), whatever the contact's date.
             "satisfaction": {
                 "responses": satisfaction.responses,
@@ -199,9 +201,10 @@ def _call_abandonment(tallies: list[CallTally]) -> dict[str, Any]:
 def _sum(tallies: Iterable[WorkTally]) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for t in tallies:
-        for name in ("routed", "accepted", "answer_wait_s", "handled", "handle_s",
-                     "responded", "first_response_s", "sla_met", "sla_missed", "sla_pending",
-                     "chats", "chats_answered", "chats_abandoned"):
+        for name in ("routed", "accepted", "answer_wait_s", "handled", "handle_s", "talk_s",
+                     "after_contact_work_s", "responded", "first_response_s", "sla_met",
+                     "sla_missed", "sla_pending", "chats", "chats_answered",
+                     "chats_abandoned"):
             totals[name] += getattr(t, name)
     return totals
 
@@ -232,8 +235,11 @@ def _speed_of_answer(t: dict[str, float]) -> dict[str, Any]:
 
 
 def _handle_time(t: dict[str, float]) -> dict[str, Any]:
-    return {"accepted": int(t["accepted"]), "measured": int(t["handled"]),
-            "average_s": _average(t["handle_s"], int(t["handled"]))}
+    handled = int(t["handled"])
+    return {"accepted": int(t["accepted"]), "measured": handled,
+            "average_s": _average(t["handle_s"], handled),
+            "talk_average_s": _average(t["talk_s"], handled),
+            "after_contact_work_average_s": _average(t["after_contact_work_s"], handled)}
 
 
 def _first_response_time(t: dict[str, float]) -> dict[str, Any]:
@@ -249,53 +255,74 @@ def _chats(work: list[WorkTally]) -> dict[str, Any]:
             "percent": _percent(abandoned, answered + abandoned)}
 
 
-# --- resolution ----------------------------------------------------------------------------
+# --- wrap-up and resolution ----------------------------------------------------------------
 
 
-def _fcr_figures(tallies: Iterable[ResolutionTally]) -> dict[str, Any]:
-    resolved = first = 0
+def _outcome_figures(tallies: Iterable[WrapUpTally]) -> dict[str, Any]:
+    outcomes: Counter[str] = Counter()
+    dispositions: Counter[str] = Counter()
+    automatic = 0
     for t in tallies:
-        resolved += t.resolved
+        outcomes[t.outcome] += t.wrapped_up
+        dispositions[t.disposition or "none"] += t.wrapped_up
+        automatic += t.automatic
+    return {"wrapped_up": outcomes.total(), "automatic": automatic,
+            "by_outcome": dict(sorted(outcomes.items())),
+            "by_disposition": dict(sorted(dispositions.items()))}
+
+
+def _outcomes(tallies: list[WrapUpTally]) -> dict[str, Any]:
+    return {"total": _outcome_figures(tallies),
+            "by_channel": {channel: _outcome_figures(t for t in tallies if t.channel == channel)
+                           for channel in sorted({t.channel for t in tallies})}}
+
+
+def _fcr_figures(tallies: Iterable[WrapUpTally]) -> dict[str, Any]:
+    wrapped = first = 0
+    for t in tallies:
+        wrapped += t.wrapped_up
         first += t.first_contact
-    return {"resolved": resolved, "first_contact": first, "percent": _percent(first, resolved)}
+    return {"wrapped_up": wrapped, "first_contact": first, "percent": _percent(first, wrapped)}
 
 
-def _fcr(tallies: list[ResolutionTally]) -> dict[str, Any]:
-    channels = sorted({t.channel or "none" for t in tallies})
+def _fcr(tallies: list[WrapUpTally]) -> dict[str, Any]:
     return {**_fcr_figures(tallies),
-            "by_channel": {channel: _fcr_figures(t for t in tallies
-                                                 if (t.channel or "none") == channel)
-                           for channel in channels}}
+            "by_channel": {channel: _fcr_figures(t for t in tallies if t.channel == channel)
+                           for channel in sorted({t.channel for t in tallies})}}
 
 
 # --- breakdowns ----------------------------------------------------------------------------
 
 
 def _queues(names: dict[str, str], calls: list[CallTally], work: list[WorkTally],
-            resolutions: list[ResolutionTally]) -> list[dict[str, Any]]:
+            wrap_ups: list[WrapUpTally]) -> list[dict[str, Any]]:
     seen = {t.queue_id for t in calls} | {t.queue_id for t in work} \
-        | {t.queue_id for t in resolutions}
+        | {t.queue_id for t in wrap_ups}
     found: list[dict[str, Any]] = []
     for queue_id in sorted(seen, key=lambda q: (q is None, names.get(q or "", q or ""))):
         t = _sum(w for w in work if w.queue_id == queue_id)
         c = Counter(_call_totals(k for k in calls if k.queue_id == queue_id))
         offered = c["entered"] - c["waiting"]
-        fcr = _fcr_figures(r for r in resolutions if r.queue_id == queue_id)
+        mine = [w for w in wrap_ups if w.queue_id == queue_id]
         found.append({
             "id": queue_id, "name": names.get(queue_id) if queue_id else None,
             "routed": int(t["routed"]), "accepted": int(t["accepted"]),
             "average_answer_s": _average(t["answer_wait_s"], int(t["accepted"])),
             "average_handle_s": _average(t["handle_s"], int(t["handled"])),
+            "average_after_contact_work_s": _average(t["after_contact_work_s"],
+                                                     int(t["handled"])),
             "first_response": _sla(t),
             "calls": {"offered": offered, "answered_within_target": c["within"],
                       "abandoned": c["abandoned"], "service_level_percent":
                           _percent(c["within"], offered)},
-            "first_contact_resolution": fcr,
+            "outcomes": _outcome_figures(mine)["by_outcome"],
+            "first_contact_resolution": _fcr_figures(mine),
         })
     return found
 
 
-def _agents(names: dict[str, str], work: list[WorkTally]) -> list[dict[str, Any]]:
+def _agents(names: dict[str, str], work: list[WorkTally],
+            wrap_ups: list[WrapUpTally]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for agent_id in sorted({t.agent_id for t in work if t.agent_id is not None},
                            key=lambda a: (names.get(a, a), a)):
@@ -307,6 +334,11 @@ def _agents(names: dict[str, str], work: list[WorkTally]) -> list[dict[str, Any]
             "average_answer_s": _average(t["answer_wait_s"], int(t["accepted"])),
             "handled": int(t["handled"]),
             "average_handle_s": _average(t["handle_s"], int(t["handled"])),
+            "average_talk_s": _average(t["talk_s"], int(t["handled"])),
+            "average_after_contact_work_s": _average(t["after_contact_work_s"],
+                                                     int(t["handled"])),
+            "outcomes": _outcome_figures(w for w in wrap_ups
+                                         if w.agent_id == agent_id)["by_outcome"],
             "by_channel": {channel: _handle_time(_sum(m for m in mine if m.channel == channel))
                            for channel in sorted({m.channel for m in mine})},
         })

@@ -3,14 +3,11 @@ database, on SQLite and PostgreSQL alike. Every figure is defined in docs/report
 
 One query shape serves the aggregates and the CSV export, so they cannot disagree: a
 *base* row per contact joins what each channel stored about it (its case, the work item
-routing made of it, the accepted offer, the call, the chat, the first-response SLA clock),
-a *derived* layer turns those timestamps into seconds and verdicts, and the aggregates
-group the derived rows. All lookups go by primary key or an existing index; only the
-period filters scan (see docs/reports.md for the indexes that would spare that).
-
-Handle time needs the moment of wrap-up, which is not stored: ``WorkItem.complete(at)``
-keeps no ``at`` and the ``routing.work_completed`` event leaves the outbox within the hour.
-Until it is, the end of handling is the end the channel records (see ``_handle_end``).
+routing made of it with its accept, conversation end and wrap-up, the accepted offer, the
+call, the chat, the first-response SLA clock), a *derived* layer turns those timestamps
+into seconds and verdicts, and the aggregates group the derived rows. All lookups go by
+primary key or an existing index; only the period filters scan (see docs/reports.md for
+the indexes that would spare that).
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.ports import CallTally, ContactLine, ResolutionTally, VolumeCount, WorkTally
+from core.ports import CallTally, ContactLine, VolumeCount, WorkTally, WrapUpTally
 from core.storage.tables import (
     calls,
     cases,
@@ -88,7 +85,8 @@ class SqlReports:
             _count(accepted).label("accepted"),
             _sum(sa.case((accepted, d.c.wait_s))).label("answer_wait_s"),
             _count(d.c.handle_s.is_not(None)).label("handled"),
-            _sum(d.c.handle_s).label("handle_s"),
+            _sum(d.c.handle_s).label("handle_s"), _sum(d.c.talk_s).label("talk_s"),
+            _sum(d.c.acw_s).label("acw_s"),
             _count(d.c.first_response_s.is_not(None)).label("responded"),
             _sum(d.c.first_response_s).label("first_response_s"),
             _count(d.c.sla == "met").label("sla_met"),
@@ -102,28 +100,30 @@ class SqlReports:
             channel=r.channel, queue_id=r.queue_id, agent_id=r.agent_id,
             routed=int(r.routed), accepted=int(r.accepted),
             answer_wait_s=float(r.answer_wait_s), handled=int(r.handled),
-            handle_s=float(r.handle_s), responded=int(r.responded),
+            handle_s=float(r.handle_s), talk_s=float(r.talk_s),
+            after_contact_work_s=float(r.acw_s), responded=int(r.responded),
             first_response_s=float(r.first_response_s), sla_met=int(r.sla_met),
             sla_missed=int(r.sla_missed), sla_pending=int(r.sla_pending),
             chats=int(r.chats), chats_answered=int(r.chats_answered),
             chats_abandoned=int(r.chats_abandoned)) for r in rows]
 
-    async def resolutions(self, start: datetime, end: datetime) -> list[ResolutionTally]:
-        on_case = contacts.c.case_id == cases.c.id
-        first_channel = sa.select(contacts.c.channel).where(on_case).order_by(
-            contacts.c.received_at, contacts.c.id).limit(1).scalar_subquery()
+    async def wrap_ups(self, start: datetime, end: datetime) -> list[WrapUpTally]:
+        b = _base(start, end).where(work_items.c.outcome.is_not(None)).subquery()
+        others = contacts.alias("case_contacts")
         inbound = sa.select(sa.func.count()).where(
-            on_case, contacts.c.direction == "inbound").scalar_subquery()
-        inner = sa.select(first_channel.label("channel"), cases.c.queue_id,
-                          inbound.label("inbound")).where(
-            cases.c.resolved_at >= start, cases.c.resolved_at < end).subquery()
+            others.c.case_id == b.c.case_id, others.c.direction == "inbound",
+        ).scalar_subquery()
+        first_contact = sa.and_(b.c.item_outcome == "resolved", inbound == 1)
         rows = await self._conn.execute(sa.select(
-            inner.c.channel, inner.c.queue_id, sa.func.count().label("resolved"),
-            _count(inner.c.inbound == 1).label("first_contact"),
-        ).group_by(inner.c.channel, inner.c.queue_id))
-        return [ResolutionTally(channel=r.channel, queue_id=r.queue_id,
-                                resolved=int(r.resolved), first_contact=int(r.first_contact))
-                for r in rows]
+            b.c.channel, b.c.queue_id, b.c.agent_id, b.c.item_outcome, b.c.item_disposition,
+            sa.func.count().label("wrapped_up"), _count(first_contact).label("first_contact"),
+            _count(b.c.item_disposition == "auto").label("automatic"),
+        ).group_by(b.c.channel, b.c.queue_id, b.c.agent_id, b.c.item_outcome,
+                   b.c.item_disposition))
+        return [WrapUpTally(channel=r.channel, queue_id=r.queue_id, agent_id=r.agent_id,
+                            outcome=r.item_outcome, disposition=r.item_disposition,
+                            wrapped_up=int(r.wrapped_up), first_contact=int(r.first_contact),
+                            automatic=int(r.automatic)) for r in rows]
 
     async def contact_lines(self, start: datetime, end: datetime, *,
                             now: datetime) -> AsyncIterator[ContactLine]:
@@ -144,7 +144,9 @@ class SqlReports:
                 wait_s=_float(r.wait_s), handle_s=_float(r.handle_s),
                 first_response_s=_float(r.first_response_s),
                 sla_met=None if r.sla in (None, "pending") else r.sla == "met",
-                outcome=r.outcome, csat=r.csat)
+                outcome=r.item_outcome, csat=r.csat, talk_s=_float(r.talk_s),
+                after_contact_work_s=_float(r.acw_s), disposition=r.item_disposition,
+                channel_outcome=r.channel_outcome)
 
     # --- the derived layer ---------------------------------------------------------------
 
@@ -158,9 +160,13 @@ class SqlReports:
                                                         b.c.call_ended_at))),
             (sa.and_(b.c.item_id.is_not(None), accepted),
              self._seconds(b.c.item_created_at, b.c.first_accept_at)))
-        end = _handle_end(b)
-        handle_s = sa.case((sa.and_(accepted, end >= b.c.first_accept_at),
-                            self._seconds(b.c.first_accept_at, end)))
+        # Stored by the desk (older work has no wrap-up times and is not measured).
+        handled = sa.and_(b.c.item_accepted_at.is_not(None),
+                          b.c.item_completed_at.is_not(None))
+        handle_s = sa.case((handled, self._seconds(b.c.item_accepted_at,
+                                                   b.c.item_completed_at)))
+        talk_s = sa.case((handled, self._seconds(b.c.item_accepted_at, b.c.item_ended_at)))
+        acw_s = sa.case((handled, self._seconds(b.c.item_ended_at, b.c.item_completed_at)))
         first_response_s = sa.case(
             (sa.and_(b.c.item_id.is_not(None), b.c.case_first_responded_at.is_not(None)),
              self._seconds(b.c.case_created_at, b.c.case_first_responded_at)))
@@ -182,10 +188,11 @@ class SqlReports:
             b.c.contact_id, b.c.received_at, b.c.channel, b.c.direction, b.c.customer_id,
             b.c.customer_name, b.c.case_number, b.c.case_type, b.c.case_status, b.c.queue_id,
             b.c.agent_id, b.c.first_accept_at, b.c.chat_id,
-            wait_s.label("wait_s"), handle_s.label("handle_s"),
-            first_response_s.label("first_response_s"), sla.label("sla"),
-            chat_outcome.label("chat_outcome"),
-            sa.func.coalesce(b.c.call_outcome, chat_outcome).label("outcome"),
+            b.c.item_outcome, b.c.item_disposition,
+            wait_s.label("wait_s"), handle_s.label("handle_s"), talk_s.label("talk_s"),
+            acw_s.label("acw_s"), first_response_s.label("first_response_s"),
+            sla.label("sla"), chat_outcome.label("chat_outcome"),
+            sa.func.coalesce(b.c.call_outcome, chat_outcome).label("channel_outcome"),
         ).subquery()
 
     def _seconds(self, start: Expr, end: Expr) -> Expr:
@@ -217,9 +224,11 @@ def _base(start: datetime, end: datetime) -> sa.Select[Any]:
     joined = (
         contacts.join(customers, customers.c.id == contacts.c.customer_id)
         .outerjoin(cases, cases.c.id == contacts.c.case_id)
-        # Routing makes one work item per case, of the contact that opened it.
+        # Routing makes one work item per case, of the contact that opened it (a callback
+        # planned at wrap-up is work of its own on that case, not another contact's).
         .outerjoin(work_items, sa.and_(work_items.c.case_id == contacts.c.case_id,
-                                       work_items.c.contact_id == contacts.c.id))
+                                       work_items.c.contact_id == contacts.c.id,
+                                       work_items.c.kind == "contact"))
         # A call's contact carries the call's sid as its external id.
         .outerjoin(calls, sa.and_(contacts.c.channel == "phone",
                                   calls.c.sid == contacts.c.external_id))
@@ -230,7 +239,7 @@ def _base(start: datetime, end: datetime) -> sa.Select[Any]:
                                        sla_clocks.c.kind == "first_response")))
     return sa.select(
         contacts.c.id.label("contact_id"), contacts.c.received_at, contacts.c.channel,
-        contacts.c.direction, contacts.c.customer_id,
+        contacts.c.direction, contacts.c.customer_id, contacts.c.case_id,
         customers.c.display_name.label("customer_name"),
         cases.c.number.label("case_number"), cases.c.type.label("case_type"),
         cases.c.status.label("case_status"), cases.c.created_at.label("case_created_at"),
@@ -239,6 +248,11 @@ def _base(start: datetime, end: datetime) -> sa.Select[Any]:
         sa.func.coalesce(work_items.c.queue_id, cases.c.queue_id).label("queue_id"),
         work_items.c.id.label("item_id"), work_items.c.created_at.label("item_created_at"),
         work_items.c.status.label("item_status"),
+        work_items.c.accepted_at.label("item_accepted_at"),
+        work_items.c.conversation_ended_at.label("item_ended_at"),
+        work_items.c.completed_at.label("item_completed_at"),
+        work_items.c.outcome.label("item_outcome"),
+        work_items.c.disposition.label("item_disposition"),
         first_accept.label("first_accept_at"), accepting_agent.label("agent_id"),
         calls.c.sid.label("call_sid"), calls.c.direction.label("call_direction"),
         calls.c.enqueued_at.label("call_enqueued_at"),
@@ -252,18 +266,6 @@ def _base(start: datetime, end: datetime) -> sa.Select[Any]:
         sla_clocks.c.target_s.label("fr_target_s"), sla_clocks.c.breached.label("fr_breached"),
         sla_clocks.c.paused_at.label("fr_paused_at"), sla_clocks.c.due_at.label("fr_due_at"),
     ).select_from(joined).where(*_received(start, end))
-
-
-def _handle_end(b: Sub) -> Expr:
-    """Where handling ended, by what the channel stores, until wrap-up times are stored:
-    a call's end (the agent answered it), the agent leaving the chat (else its end), or
-    the case's resolution when the agent wrapped the work up as resolved."""
-    return sa.case(
-        (b.c.call_sid.is_not(None),
-         sa.case((b.c.call_answered_at.is_not(None), b.c.call_ended_at))),
-        (b.c.chat_id.is_not(None),
-         sa.func.coalesce(b.c.chat_agent_left_at, b.c.chat_ended_at)),
-        (b.c.item_status == "completed", b.c.case_resolved_at))
 
 
 def _received(start: datetime, end: datetime) -> tuple[Expr, Expr]:

@@ -324,10 +324,20 @@ work_items = sa.Table(
     sa.Column("offer_id", ID),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Wrap-up (migration 0012): when it was handled, how it ended, what came of it.
+    sa.Column("kind", sa.String(20), nullable=False, server_default="contact"),
+    sa.Column("accepted_at", UTCDateTime),
+    sa.Column("conversation_ended_at", UTCDateTime),
+    sa.Column("wrap_up_due_at", UTCDateTime),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("disposition", sa.String(40)),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("callback_at", UTCDateTime),
 )
 sa.Index("ix_work_items_customer", work_items.c.customer_id, work_items.c.created_at)
 sa.Index("ix_work_items_waiting", work_items.c.status, work_items.c.queue_id,
          work_items.c.enqueued_at)
+sa.Index("ix_work_items_wrap_up_due", work_items.c.status, work_items.c.wrap_up_due_at)
 
 offers = sa.Table(
     "offers", metadata,

@@ -30,12 +30,15 @@ class SqlWallboard:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def waiting_work(self) -> list[WaitingWork]:
+    async def waiting_work(self, *, now: datetime | None = None) -> list[WaitingWork]:
         w = work_items.c
+        query = sa.select(w.queue_id, w.channel, w.status, sa.func.count().label("n"),
+                          sa.func.min(w.enqueued_at).label("oldest")).where(
+            w.status.in_(_WAITING))
+        if now is not None:  # a callback planned for later is not waiting yet
+            query = query.where(w.enqueued_at <= now)
         rows = await self._conn.execute(
-            sa.select(w.queue_id, w.channel, w.status, sa.func.count().label("n"),
-                      sa.func.min(w.enqueued_at).label("oldest"))
-            .where(w.status.in_(_WAITING))
+            query
             .group_by(w.queue_id, w.channel, w.status)
             .order_by(w.queue_id, w.channel, w.status))
         return [WaitingWork(queue_id=r.queue_id, channel=Channel(r.channel),
@@ -46,6 +49,7 @@ class SqlWallboard:
         w, o = work_items.c, offers.c
         rows = await self._conn.execute(
             sa.select(w.id, w.case_id, w.channel, w.queue_id, w.status, w.assigned_agent_id,
+                      w.conversation_ended_at, w.wrap_up_due_at,
                       cases.c.number, o.agent_id.label("offered_to"),
                       o.created_at.label("offered_at"), o.answered_at, o.expires_at)
             .select_from(work_items
@@ -62,7 +66,9 @@ class SqlWallboard:
                 channel=Channel(r.channel), queue_id=r.queue_id, status=status,
                 agent_id=r.offered_to if offered else r.assigned_agent_id,
                 since=r.offered_at if offered else r.answered_at,
-                expires_at=r.expires_at if offered else None))
+                expires_at=r.expires_at if offered else None,
+                after_contact_work_since=None if offered else r.conversation_ended_at,
+                wrap_up_due_at=None if offered else r.wrap_up_due_at))
         return held
 
     async def board_clocks(self, *, since: datetime, now: datetime) -> list[BoardClock]:

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.domain.channels import Channel
 from core.domain.errors import Conflict
-from core.domain.work import AgentLoad, Offer, OfferStatus, WorkItem, WorkStatus
+from core.domain.work import (
+    AgentLoad,
+    Offer,
+    OfferStatus,
+    WorkItem,
+    WorkKind,
+    WorkStatus,
+    WrapUpOutcome,
+)
 from core.domain.workforce import Tier
 from core.storage.tables import agent_loads, offers, work_items
 
@@ -76,11 +84,32 @@ class SqlWork:
             raise Conflict(f"work item {item.id} was changed by another dispatcher")
         item.version += 1
 
-    async def waiting(self, *, limit: int) -> list[WorkItem]:
-        rows = (await self._conn.execute(sa.select(work_items).where(
-            work_items.c.status == WorkStatus.QUEUED.value,
-        ).order_by(work_items.c.enqueued_at, work_items.c.id).limit(limit))).mappings()
+    async def waiting(self, *, limit: int, now: datetime | None = None) -> list[WorkItem]:
+        query = sa.select(work_items).where(work_items.c.status == WorkStatus.QUEUED.value)
+        if now is not None:  # a planned callback waits from its time
+            query = query.where(work_items.c.enqueued_at <= now)
+        rows = (await self._conn.execute(query.order_by(
+            work_items.c.enqueued_at, work_items.c.id).limit(limit))).mappings()
         return [_item(r) for r in rows]
+
+    async def next_scheduled(self, now: datetime) -> datetime | None:
+        value: datetime | None = await self._conn.scalar(sa.select(
+            sa.func.min(work_items.c.enqueued_at)).where(
+            work_items.c.status == WorkStatus.QUEUED.value, work_items.c.enqueued_at > now))
+        return value
+
+    async def wrap_ups_due(self, now: datetime, *, limit: int) -> list[WorkItem]:
+        rows = (await self._conn.execute(sa.select(work_items).where(
+            work_items.c.status == WorkStatus.ASSIGNED.value,
+            work_items.c.wrap_up_due_at <= now,
+        ).order_by(work_items.c.wrap_up_due_at).limit(limit))).mappings()
+        return [_item(r) for r in rows]
+
+    async def next_wrap_up_due(self) -> datetime | None:
+        value: datetime | None = await self._conn.scalar(sa.select(
+            sa.func.min(work_items.c.wrap_up_due_at)).where(
+            work_items.c.status == WorkStatus.ASSIGNED.value))
+        return value
 
     async def assigned_to(self, agent_id: str) -> list[WorkItem]:
         rows = (await self._conn.execute(sa.select(work_items).where(
@@ -200,7 +229,12 @@ def _item_values(item: WorkItem) -> dict[str, Any]:
         "excluded_agent_ids": list(item.excluded_agent_ids), "status": item.status.value,
         "enqueued_at": item.enqueued_at, "created_at": item.created_at,
         "assigned_agent_id": item.assigned_agent_id, "offer_id": item.offer_id,
-        "attempts": item.attempts, "version": item.version,
+        "attempts": item.attempts, "version": item.version, "kind": item.kind.value,
+        "accepted_at": item.accepted_at, "conversation_ended_at": item.conversation_ended_at,
+        "wrap_up_due_at": item.wrap_up_due_at, "completed_at": item.completed_at,
+        "disposition": item.disposition,
+        "outcome": item.outcome.value if item.outcome else None,
+        "callback_at": item.callback_at,
     }
 
 
@@ -214,7 +248,12 @@ def _item(r: sa.RowMapping) -> WorkItem:
         excluded_agent_ids=tuple(r["excluded_agent_ids"]), status=WorkStatus(r["status"]),
         enqueued_at=r["enqueued_at"], created_at=r["created_at"],
         assigned_agent_id=r["assigned_agent_id"], offer_id=r["offer_id"],
-        attempts=r["attempts"], version=r["version"])
+        attempts=r["attempts"], version=r["version"], kind=WorkKind(r["kind"]),
+        accepted_at=r["accepted_at"], conversation_ended_at=r["conversation_ended_at"],
+        wrap_up_due_at=r["wrap_up_due_at"], completed_at=r["completed_at"],
+        disposition=r["disposition"],
+        outcome=WrapUpOutcome(r["outcome"]) if r["outcome"] else None,
+        callback_at=r["callback_at"])
 
 
 def _offer(r: sa.RowMapping) -> Offer:

@@ -48,7 +48,8 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
     anna, headers = await c.agent("Anna", tier=1, skills={}, queues=["q_general"])
     desk = await available(c, headers)
 
-    # 10:00 Zoë's question; Anna takes it 20 s later, answers at 10:30, wraps up at 10:40.
+    # 10:00 Zoë's question; Anna takes it 20 s later, answers at 10:30, opens wrap-up at
+    # 10:39 and wraps up at 10:40.
     zoe = await email(c, "<z1@example.nl>", "zoe@example.nl", ZOE, queue="q_general")
     offer = await receive(desk, "offer")
     c.clock.advance(timedelta(seconds=20))
@@ -66,6 +67,11 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
                     case_id=zoe["case_id"], subject="Re: Vraag",
                     body="Morgen.", **{"from": {"email": "zoe@example.nl"}})
     await until(lambda: first_response_stopped(c, zoe["case_id"]), "the clock stopped")
+    c.clock.set(MONDAY + timedelta(minutes=39))
+    await desk.send_json({"type": "start_wrap_up", "case_id": zoe["case_id"]})
+    after = await receive(desk, "after_contact_work")
+    assert (after["started_at"], after["due_at"]) == (
+        "2026-11-23T10:39:00+00:00", "2026-11-23T10:41:00+00:00")  # the default 120 s
     c.clock.set(MONDAY + timedelta(minutes=40))
     await wrap_up(desk, zoe["case_id"])
 
@@ -134,13 +140,19 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
                                                                 "average_s": 20.0}
     assert report["speed_of_answer"]["by_channel"]["phone"] == {"accepted": 1,
                                                                 "average_s": 10.0}
+    # From the stored times: accept → wrap-up, split at the conversation's end (the e-mail
+    # when Anna opened wrap-up, the call when it ended and she wrapped up at once).
+    none = {"talk_average_s": None, "after_contact_work_average_s": None}
     assert report["handle_time"]["by_channel"] == {
-        "chat": {"accepted": 0, "measured": 0, "average_s": None},
-        "email": {"accepted": 1, "measured": 1, "average_s": 2380.0},
-        "phone": {"accepted": 1, "measured": 1, "average_s": 120.0},
-        "webform": {"accepted": 0, "measured": 0, "average_s": None}}
-    assert report["handle_time"]["total"] == {"accepted": 2, "measured": 2,
-                                              "average_s": 1250.0}
+        "chat": {"accepted": 0, "measured": 0, "average_s": None, **none},
+        "email": {"accepted": 1, "measured": 1, "average_s": 2380.0,
+                  "talk_average_s": 2320.0, "after_contact_work_average_s": 60.0},
+        "phone": {"accepted": 1, "measured": 1, "average_s": 120.0,
+                  "talk_average_s": 120.0, "after_contact_work_average_s": 0.0},
+        "webform": {"accepted": 0, "measured": 0, "average_s": None, **none}}
+    assert report["handle_time"]["total"] == {
+        "accepted": 2, "measured": 2, "average_s": 1250.0, "talk_average_s": 1220.0,
+        "after_contact_work_average_s": 30.0}
     assert report["first_response_time"]["by_channel"]["email"] == {"responded": 1,
                                                                      "average_s": 1800.0}
     assert report["first_response_time"]["by_channel"]["phone"] == {"responded": 1,
@@ -149,16 +161,26 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
     assert report["abandonment"] == {
         "calls": {"offered": 2, "abandoned": 1, "percent": 50.0},
         "chats": {"chats": 1, "answered": 0, "abandoned": 1, "waiting": 0, "percent": 100.0}}
-    # Zoë wrote twice, so only the call was resolved at the first contact.
+    both = {"wrapped_up": 1, "automatic": 0, "by_outcome": {"resolved": 1},
+            "by_disposition": {"answered": 1}}
+    assert report["outcomes"] == {
+        "total": {"wrapped_up": 2, "automatic": 0, "by_outcome": {"resolved": 2},
+                  "by_disposition": {"answered": 2}},
+        "by_channel": {"email": both, "phone": both}}
+    # Both were wrapped up resolved, but Zoë wrote twice: only the call was resolved at the
+    # first contact.
     assert report["first_contact_resolution"] == {
-        "resolved": 2, "first_contact": 1, "percent": 50.0,
-        "by_channel": {"email": {"resolved": 1, "first_contact": 0, "percent": 0.0},
-                       "phone": {"resolved": 1, "first_contact": 1, "percent": 100.0}}}
+        "wrapped_up": 2, "first_contact": 1, "percent": 50.0,
+        "by_channel": {"email": {"wrapped_up": 1, "first_contact": 0, "percent": 0.0},
+                       "phone": {"wrapped_up": 1, "first_contact": 1, "percent": 100.0}}}
 
     queues = {q["id"]: q for q in report["queues"]}
     assert set(queues) == {"q_general", "q_complaints"}
     assert queues["q_general"]["routed"] == 2 and queues["q_general"]["accepted"] == 2
     assert queues["q_general"]["average_handle_s"] == 1250.0
+    assert queues["q_general"]["average_after_contact_work_s"] == 30.0
+    assert queues["q_general"]["outcomes"] == {"resolved": 2}
+    assert queues["q_general"]["first_contact_resolution"]["percent"] == 50.0
     assert queues["q_general"]["calls"] == {"offered": 1, "answered_within_target": 1,
                                             "abandoned": 0, "service_level_percent": 100.0}
     assert queues["q_complaints"]["routed"] == 4 and queues["q_complaints"]["accepted"] == 0
@@ -169,6 +191,8 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
     assert agent["id"] == anna and agent["name"] == "Anna"
     assert (agent["accepted"], agent["handled"], agent["average_handle_s"]) == (2, 2, 1250.0)
     assert agent["average_answer_s"] == 15.0
+    assert (agent["average_talk_s"], agent["average_after_contact_work_s"]) == (1220.0, 30.0)
+    assert agent["outcomes"] == {"resolved": 2}
     assert report["satisfaction"] == {
         "responses": 1, "csat": {"count": 1, "average": 4.0, "satisfied_pct": 100.0},
         "nps": {"count": 0, "score": None}}
@@ -198,21 +222,25 @@ async def test_a_day_of_contacts_gives_exact_figures_and_csv_rows(
     assert first["received_at"] == "2026-11-23T10:00:00+00:00"
     assert first["case"].startswith("SW-") and first["case_type"] == "question"
     assert first["case_status"] == "resolved" and first["queue"] == "q_general"
-    assert (first["wait_s"], first["handle_s"], first["first_response_s"],
-            first["sla_met"], first["outcome"], first["csat"]) == \
-        ("20", "2380", "1800", "yes", "", "4")
+    assert (first["wait_s"], first["handle_s"], first["talk_s"], first["acw_s"],
+            first["first_response_s"], first["sla_met"], first["outcome"],
+            first["disposition"], first["channel_outcome"], first["csat"]) == \
+        ("20", "2380", "2320", "60", "1800", "yes", "resolved", "answered", "", "4")
     # The follow-up and the reply are on the same case, but were not routed themselves.
     assert second["case"] == reply["case"] == first["case"]
-    assert (second["wait_s"], second["handle_s"], second["sla_met"]) == ("", "", "")
+    assert (second["wait_s"], second["handle_s"], second["sla_met"], second["outcome"]) == \
+        ("", "", "", "")
     assert evil["customer_name"] == "'" + HOSTILE
     assert (evil["case_type"], evil["sla_met"], evil["wait_s"]) == ("complaint", "no", "")
-    assert (abandoned["outcome"], abandoned["wait_s"], abandoned["sla_met"]) == \
-        ("abandoned", "45", "no")
-    assert (answered["outcome"], answered["wait_s"], answered["handle_s"],
+    assert (abandoned["channel_outcome"], abandoned["outcome"], abandoned["wait_s"],
+            abandoned["sla_met"]) == ("abandoned", "", "45", "no")
+    assert (answered["channel_outcome"], answered["outcome"], answered["wait_s"],
+            answered["handle_s"], answered["talk_s"], answered["acw_s"],
             answered["first_response_s"], answered["sla_met"]) == \
-        ("answered", "10", "120", "10", "yes")
+        ("answered", "resolved", "10", "120", "120", "0", "10", "yes")
     assert (webform["sla_met"], webform["queue"]) == ("", "q_complaints")
-    assert (chat["outcome"], chat["sla_met"]) == ("abandoned", "")
+    assert (chat["channel_outcome"], chat["outcome"], chat["sla_met"]) == \
+        ("abandoned", "", "")
 
     semicolons = await (await c.client.get(EXPORT + "&sep=semicolon",
                                            headers=c.supervisor)).read()
@@ -259,7 +287,8 @@ async def test_only_supervisors_see_reports_and_days_are_checked(api: Api) -> No
     assert export.status == 200
     assert (await export.read()).decode("utf-8") == \
         "\ufeffcontact_id,received_at,channel,direction,customer_id,customer_name,case," \
-        "case_type,case_status,queue,wait_s,handle_s,first_response_s,sla_met,outcome,csat\r\n"
+        "case_type,case_status,queue,wait_s,handle_s,talk_s,acw_s,first_response_s,sla_met," \
+        "outcome,disposition,channel_outcome,csat\r\n"
 
     described = await (await api.client.get("/api/openapi.json")).json()
     summary = described["paths"]["/api/reports/summary"]["get"]
@@ -328,7 +357,7 @@ async def abandoned_chat(c: Centre) -> None:
 
 
 async def wrap_up(desk: ClientWebSocketResponse, case_id: str) -> None:
-    await desk.send_json({"type": "wrap_up", "case_id": case_id, "disposition": "beantwoord",
+    await desk.send_json({"type": "wrap_up", "case_id": case_id, "disposition": "answered",
                           "outcome": "resolved"})
     assert (await receive(desk, "wrapped_up"))["case_id"] == case_id
 

@@ -93,7 +93,7 @@ async def test_the_offer_pops_the_whole_picture(centre: Centre) -> None:
     await chris.send_json({"type": "accept", "offer_id": first["offer_id"]})
     await receive(chris, "accepted")
     await chris.send_json({"type": "wrap_up", "case_id": complaint["case_id"],
-                           "disposition": "called back", "outcome": "open"})
+                           "disposition": "answered", "outcome": "open"})
     await receive(chris, "wrapped_up")
     await chris.close()
 

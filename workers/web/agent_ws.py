@@ -2,9 +2,9 @@
 
 Every message is a JSON object with a ``type``; ``docs/agent-protocol.md`` documents each.
 The server pushes offers (with the screen-pop: who it is, open cases, recent history) the
-moment they are made; the agent answers with presence, accept, decline, wrap_up and
-transfer. Whatever the push layer misses, the connection catches up on: it sends every
-pending offer when it opens.
+moment they are made; the agent answers with presence, accept, decline, start_wrap_up,
+wrap_up and transfer. Whatever the push layer misses, the connection catches up on: it
+sends every pending offer when it opens.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from core.domain.errors import Conflict, DomainError, InvalidInput, NotFound
-from core.domain.work import Offer, OfferStatus
+from core.domain.work import Offer, OfferStatus, WorkItem
 from core.domain.workforce import Presence, Role
 from core.ports import Principal
-from workers.notify import agent_channel
+from workers.notify import agent_channel, wrapped_up_frame
 from workers.services import Services
 from workers.web import serialize
 from workers.web.auth import PRINCIPAL, SESSION, session_fingerprint
@@ -52,11 +52,18 @@ class OfferAnswer(Message):
     offer_id: str = Field(max_length=60)
 
 
+class CaseMsg(Message):
+    type: str
+    case_id: str = Field(max_length=60)
+
+
 class WrapUp(Message):
     type: str
     case_id: str = Field(max_length=60)
     disposition: str = Field(min_length=1, max_length=100)
+    # Desktops from before outcomes grew send neither; "pending" still means follow_up.
     outcome: str = Field(default="resolved", max_length=20)
+    callback_at: AwareDatetime | None = None
 
 
 class Transfer(Message):
@@ -136,7 +143,8 @@ class AgentSession:
         self._send_lock = asyncio.Lock()  # pushes and replies interleave on one socket
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "presence": self._presence, "accept": self._accept, "decline": self._decline,
-            "wrap_up": self._wrap_up, "transfer": self._transfer, "ping": self._ping,
+            "start_wrap_up": self._start_wrap_up, "wrap_up": self._wrap_up,
+            "transfer": self._transfer, "ping": self._ping,
             "chat_typing": self._chat_typing,
         }
 
@@ -247,11 +255,20 @@ class AgentSession:
         await self._services.desk.decline(self._agent_id, offer_id)
         await self.send({"type": "declined", "offer_id": offer_id})
 
+    async def _start_wrap_up(self, message: dict[str, Any]) -> None:
+        body = CaseMsg.model_validate(message)
+        item = await self._services.desk.wrap_ups.start(self._agent_id, body.case_id)
+        await self.send(after_contact_work_frame(item))
+
     async def _wrap_up(self, message: dict[str, Any]) -> None:
         body = WrapUp.model_validate(message)
-        await self._services.desk.wrap_up(self._agent_id, body.case_id,
-                                          disposition=body.disposition, outcome=body.outcome)
-        await self.send({"type": "wrapped_up", "case_id": body.case_id})
+        item = await self._services.desk.wrap_up(
+            self._agent_id, body.case_id, disposition=body.disposition, outcome=body.outcome,
+            callback_at=body.callback_at)
+        await self.send(wrapped_up_frame({
+            "case_id": item.case_id, "disposition": item.disposition,
+            "outcome": item.outcome.value if item.outcome else None,
+            "callback_at": item.callback_at.isoformat() if item.callback_at else None}))
 
     async def _transfer(self, message: dict[str, Any]) -> None:
         body = Transfer.model_validate(message)
@@ -274,3 +291,12 @@ class AgentSession:
             raise NotFound("conversation handled by you", body.conversation_id)
         await self._services.chat.signal(conversation.id, None, {
             "type": "typing", "from": "agent", "typing": body.typing})
+
+
+def after_contact_work_frame(item: WorkItem) -> dict[str, Any]:
+    """Where the agent's wrap-up of ``item`` stands (as pushed when a channel ends it)."""
+    return {"type": "after_contact_work", "case_id": item.case_id,
+            "started_at": item.conversation_ended_at.isoformat()
+            if item.conversation_ended_at else None,
+            "due_at": item.wrap_up_due_at.isoformat() if item.wrap_up_due_at else None,
+            "reason": "agent"}

@@ -10,6 +10,7 @@ from core.domain.commands import UpdateCase
 from core.domain.errors import InvalidInput
 from core.domain.workforce import Role
 from workers.web import serialize
+from workers.web.api_wrap_up import work_json
 from workers.web.endpoints import Api, Call
 from workers.web.keys import SERVICES
 from workers.web.schemas import PRIORITIES, CaseListQuery, CasePatch
@@ -21,7 +22,10 @@ def register(api: Api) -> None:
     async def get_case(call: Call[Any, Any]) -> web.Response:
         view = await call.request.app[SERVICES].queries.case(call.path("id"), contact_limit=100)
         return web.json_response({**serialize.case(view.case),
-                                  "contacts": [serialize.contact(c) for c in view.contacts]})
+                                  "contacts": [serialize.contact(c) for c in view.contacts],
+                                  # What routing holds for it now: waiting, offered, held (in
+                                  # after-contact work?), or a callback planned for later.
+                                  "work": work_json(view.work) if view.work else None})
 
     @api.route("GET", "/api/cases", summary="Cases, newest first, filtered", role=Role.AGENT,
                tag="cases", query=CaseListQuery, responses={200: "A page of cases"})
@@ -58,6 +62,5 @@ async def _held(call: Call[Any, CaseListQuery]) -> web.Response:
         raise InvalidInput({"held_by": "`me` needs an agent's login or token"})
     held = await call.request.app[SERVICES].queries.held(agent_id)
     return web.json_response({"items": [
-        {**serialize.case(h.case), "work": {"channel": h.item.channel.value,
-                                            "contact_id": h.item.contact_id}}
-        for h in held], "next_cursor": None})
+        {**serialize.case(h.case), "work": work_json(h.item)} for h in held],
+        "next_cursor": None})

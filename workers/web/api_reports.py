@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 CSV_COLUMNS = ("contact_id", "received_at", "channel", "direction", "customer_id",
                "customer_name", "case", "case_type", "case_status", "queue", "wait_s",
-               "handle_s", "first_response_s", "sla_met", "outcome", "csat")
+               "handle_s", "talk_s", "acw_s", "first_response_s", "sla_met", "outcome",
+               "disposition", "channel_outcome", "csat")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FLUSH_BYTES = 64 * 1024
 _SEPARATORS = {"comma": ",", "semicolon": ";"}
@@ -166,8 +167,10 @@ class _Sheet:
             # The case's reference as agents and customers know it (Case.reference).
             f"SW-{line.case_number}" if line.case_number is not None else "",
             line.case_type or "", line.case_status or "", line.queue_id or "",
-            _seconds(line.wait_s), _seconds(line.handle_s), _seconds(line.first_response_s),
+            _seconds(line.wait_s), _seconds(line.handle_s), _seconds(line.talk_s),
+            _seconds(line.after_contact_work_s), _seconds(line.first_response_s),
             {True: "yes", False: "no", None: ""}[line.sla_met], line.outcome or "",
+            line.disposition or "", line.channel_outcome or "",
             "" if line.csat is None else str(line.csat),
         ]
 

@@ -22,6 +22,7 @@ from routing.configuration import (
     calendar_specs_from,
     sla_policies_from,
 )
+from routing.dispositions import Dispositions
 from routing.fields import field_catalogue
 from workers.web import serialize
 from workers.web.endpoints import Api, Call
@@ -29,7 +30,8 @@ from workers.web.keys import SERVICES
 from workers.web.schemas import ActivateIn, ConfigIn, Limit, RulesIn, SimulateIn
 
 CONFIG_KEYS = {"keywords": ConfigKey.KEYWORDS, "policy": ConfigKey.POLICY,
-               "calendars": ConfigKey.CALENDARS, "sla-policies": ConfigKey.SLA_POLICIES}
+               "calendars": ConfigKey.CALENDARS, "sla-policies": ConfigKey.SLA_POLICIES,
+               "dispositions": ConfigKey.DISPOSITIONS}
 
 
 def register(api: Api) -> None:  # noqa: C901 - one nested handler per endpoint
@@ -110,7 +112,8 @@ def register(api: Api) -> None:  # noqa: C901 - one nested handler per endpoint
         return web.json_response(result)
 
     @api.route("GET", "/api/routing/config/{key}",
-               summary="A configuration document: keywords, policy, calendars, sla-policies",
+               summary="A configuration document: keywords, policy, calendars, sla-policies, "
+                       "dispositions",
                role=Role.SUPERVISOR, tag="routing")
     async def get_config(call: Call[Any, Any]) -> web.Response:
         key = _key(call.path("key"))
@@ -171,6 +174,8 @@ async def _default(uow: UnitOfWork, key: ConfigKey) -> Any:
         return RoutingPolicy().to_document()
     if key is ConfigKey.CALENDARS:
         return [c.to_document() for c in await calendar_specs(uow)]
+    if key is ConfigKey.DISPOSITIONS:
+        return Dispositions.default().to_document()
     return [p.to_document() for p in DEFAULT_SLA_POLICIES]
 
 
@@ -187,5 +192,8 @@ async def _validated(uow: UnitOfWork, key: ConfigKey, document: Any) -> Any:
         if len({s.id for s in specs}) != len(specs):
             raise InvalidInput({"calendars": "calendar ids must be unique"})
         return [s.to_document() for s in specs]
+    if key is ConfigKey.DISPOSITIONS:
+        queue_ids = {q.id for q in await uow.workforce.list_queues()}
+        return Dispositions.from_document(document, queue_ids=queue_ids).to_document()
     calendar_ids = {c.id for c in await calendar_specs(uow)}
     return [p.to_document() for p in sla_policies_from(document, calendar_ids=calendar_ids)]

@@ -27,6 +27,7 @@ from workers.web import (
     api_tokens,
     api_voice,
     api_workforce,
+    api_wrap_up,
     chat_pages,
     chat_ws,
     console,
@@ -50,7 +51,8 @@ def build_api() -> Api:
     api = Api(title="Switchboard", version="0.1.0")
     for module in (api_meta, api_contacts, api_customers, api_cases, api_agents,
                    api_routing, api_mail, api_workforce, api_forms, api_chat,
-                   api_voice, api_calls, api_notes, api_surveys, api_reports):
+                   api_voice, api_calls, api_notes, api_surveys, api_reports,
+                   api_wrap_up):
         module.register(api)
     api_scripts.register(api)
     api_tokens.register(api)

@@ -103,6 +103,7 @@ export function mountWallboard(panel, context) {
   function workText(w) {
     const parts = [label("channel", w.channel), w.case_reference || ""];
     if (w.state === "offered") parts.push(`(${t("wb.offeredState")})`);
+    if (w.state === "after_contact_work") parts.push(`(${t("wb.afterContactWorkState")})`);
     return parts.filter(Boolean).join(" ");
   }
 
