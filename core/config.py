@@ -100,6 +100,18 @@ class Settings(BaseSettings):
     session_ttl_hours: float = Field(
         default=12.0, gt=0, le=24 * 30, description="A browser login lasts this long "
         "(then the agent logs in again); logging out ends it at once.")
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="A second, small HTTP listener on this "
+        "port (every process, workers too) answering /metrics, /healthz and /readyz without "
+        "authentication: for Prometheus and Kubernetes probes, never exposed publicly. "
+        "Unset: no such listener.")
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Where the metrics listener listens (0.0.0.0 in a "
+        "container, so Prometheus and the kubelet reach it).")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token that opens GET /metrics on the main HTTP "
+        "port of a web process (for a scraper that can reach only that port). Unset: "
+        "/metrics there answers 404.")
 
     imap_url: SecretStr | None = Field(
         default=None, description="One mailbox by URL, taken in as mailbox \"default\": "
@@ -166,12 +178,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("use at least 16 random characters (e.g. openssl rand -hex 32)")
+        return value
+
     def secret_values(self) -> list[str]:
         """Every secret this configuration holds (tokens, and passwords also inside URLs),
         so log output can be scrubbed of them whatever a library prints at DEBUG."""
         found: list[SecretStr | None] = [
             self.database_url, self.redis_url, self.imap_url, self.smtp_url,
-            self.twilio_auth_token, self.cti_secret]
+            self.twilio_auth_token, self.cti_secret, self.metrics_token]
         for mailbox in self.mailboxes:
             found += [mailbox.url, mailbox.password]
         values: set[str] = set()
@@ -188,7 +207,8 @@ class Settings(BaseSettings):
 
     @field_validator("redis_url", "imap_url", "smtp_url", "mail_from", "twilio_account_sid",
                      "twilio_auth_token", "public_url", "twilio_hold_music_url",
-                     "twilio_caller_id", "cti_secret", mode="before")
+                     "twilio_caller_id", "cti_secret", "metrics_token", "metrics_port",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value in ("", None) else value

@@ -49,6 +49,17 @@ class DeadLetter:
     error: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupBacklog:
+    """How far behind one consumer group is: envelopes published but not yet delivered to
+    it (None when the transport cannot tell), delivered but not acknowledged, and given up
+    on (dead letters)."""
+
+    waiting: int | None
+    pending: int
+    dead_letters: int
+
+
 class EventBus(Protocol):
     """At-least-once delivery of envelopes to named consumer groups.
 
@@ -84,6 +95,10 @@ class EventBus(Protocol):
         ...
 
     async def dead_letters(self, group: str) -> list[DeadLetter]: ...
+
+    async def backlog(self, group: str) -> GroupBacklog:
+        """Counts only, cheap enough to ask on every metrics scrape."""
+        ...
 
     async def ping(self) -> None: ...
 

@@ -55,6 +55,7 @@ from routing.dispatcher import Dispatcher
 from routing.router import CaseRouter
 from routing.rules_admin import RulesAdmin
 from routing.sla_clocks import SlaTimer
+from workers.metrics import Metrics
 from workers.routing_workers import GROUPS
 from workers.services import Services, Wakeups
 from workers.surveys import SURVEYS_GROUP
@@ -185,6 +186,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
                                  settings.public_url)
                 if settings.twilio_auth_token and settings.public_url else None),
+            metrics=Metrics(),
         )
     finally:
         await push.close()

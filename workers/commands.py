@@ -58,7 +58,13 @@ async def worker(settings: Settings, name: str) -> int:
     if not await _schema_ready(settings):
         print("switchboard: the database schema is not current; run `switchboard migrate`")
         return 1
-    await runtime.worker(settings, name)
+    def announce(management_url: str | None) -> None:
+        where = (f"metrics and probes at {management_url}/metrics, /healthz, /readyz"
+                 if management_url else "no metrics listener (SWITCHBOARD_METRICS_PORT unset)")
+        print(f"Switchboard worker {name} is running; {where}. Stop with SIGTERM.",
+              flush=True)
+
+    await runtime.worker(settings, name, ready=announce)
     return 0
 
 

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from core.log_fields import current_log_fields
+
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
@@ -20,6 +22,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        # The request or event in hand (request_id, contact_id, case_id, ...).
+        entry.update(current_log_fields())
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.domain.clock import Clock
+from core.domain.events import Envelope
 from core.ports import EventBus
 from core.storage import outbox
 from core.storage.engine import WRITE
@@ -27,6 +29,7 @@ class OutboxRelay:
     def __init__(self, engine: AsyncEngine, bus: EventBus, clock: Clock, *,
                  signal: asyncio.Event, batch_size: int = 500, poll_interval_s: float = 0.5,
                  retry_delay_s: float = 1.0, keep_published: timedelta = timedelta(hours=1),
+                 on_published: Callable[[Sequence[Envelope], datetime], None] | None = None,
                  ) -> None:
         self._engine = engine
         self._bus = bus
@@ -36,6 +39,7 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._retry_delay_s = retry_delay_s
         self._keep_published = keep_published
+        self._on_published = on_published  # told of each batch once it is committed
 
     async def run(self, stop: asyncio.Event) -> None:
         batches = 0
@@ -68,6 +72,8 @@ class OutboxRelay:
                     await outbox.mark_published(conn, [seq for seq, _ in claimed],
                                                 self._clock.now())
             total += len(claimed)
+            if self._on_published is not None:
+                self._on_published([envelope for _, envelope in claimed], self._clock.now())
 
     async def prune(self) -> None:
         async with self._engine.begin() as conn:

@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from core.domain.events import Envelope
+from core.log_fields import event_log_fields, log_fields
 from core.ports import UnitOfWork
 from core.services.consuming import idempotent_batch
+from routing.sla import SlaSignal
 from routing.sla_clocks import follow_case_change
 from workers.notify import agent_channel, notify
 from workers.services import Services
@@ -44,19 +46,29 @@ def _consumer(services: Services, name: str) -> str:
 
 
 async def run_router(services: Services, stop: asyncio.Event) -> None:
+    metrics = services.metrics
+    timings: list[tuple[float, float]] = []  # this batch's (decision, arrival → queued)
+
     async def route(uow: UnitOfWork, envelope: Envelope) -> None:
         if envelope.topic != "case.opened" or not envelope.payload.get("contact_id"):
             return
-        routed = await services.router.route(
-            uow, case_id=str(envelope.payload["case_id"]),
-            contact_id=str(envelope.payload["contact_id"]), now=services.clock.now())
+        with log_fields(**event_log_fields(envelope.id, envelope.payload)):
+            routed = await services.router.route(
+                uow, case_id=str(envelope.payload["case_id"]),
+                contact_id=str(envelope.payload["contact_id"]), now=services.clock.now())
         if routed is not None:
             services.wakeups.sla.set()
+            timings.append((routed.decision_s, (routed.work_item.enqueued_at
+                                                - envelope.occurred_at).total_seconds()))
 
     routed = idempotent_batch(ROUTER_GROUP, services.uow, route)
 
     async def route_batch(envelopes: Sequence[Envelope]) -> None:
+        timings.clear()  # what a failed attempt measured was rolled back with it
         await routed(envelopes)
+        for decision_s, delay_s in timings:
+            metrics.routing_decision.observe(decision_s)
+            metrics.routing_delay.observe(max(0.0, delay_s))
         # Committed: a dispatcher in this process need not wait for the work_waiting
         # events to come round through the outbox and the bus (other processes still do).
         services.wakeups.dispatch.set()
@@ -75,8 +87,9 @@ async def run_sla_follower(services: Services, stop: asyncio.Event) -> None:
         changes = envelope.payload.get("changes") or {}
         followed = {"status", "type", "priority", "first_responded"}
         if isinstance(changes, dict) and changes.keys() & followed:
-            await follow_case_change(uow, str(envelope.payload["case_id"]), changes,
-                                     services.clock.now())
+            with log_fields(**event_log_fields(envelope.id, envelope.payload)):
+                await follow_case_change(uow, str(envelope.payload["case_id"]), changes,
+                                         services.clock.now())
 
     await services.bus.consume_batches(
         group=SLA_GROUP, consumer=_consumer(services, "sla"),
@@ -115,6 +128,7 @@ async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
 
     async def dispatch() -> datetime | None:
         result = await services.dispatcher.dispatch()
+        services.metrics.offers_made.inc(len(result.offers))
         if result.offers:
             services.wakeups.offers.set()
         for offer in result.offers:
@@ -125,7 +139,7 @@ async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
         return None
 
     async def expire() -> datetime | None:  # the desk timer
-        await services.desk.expire_due_offers()
+        services.metrics.offers_missed.inc(len(await services.desk.expire_due_offers()))
         await services.desk.wrap_ups.finish_overdue()
         deadlines = (await services.desk.next_offer_expiry(),
                      await services.desk.wrap_ups.next_due())
@@ -142,8 +156,13 @@ async def run_dispatcher(services: Services, stop: asyncio.Event) -> None:
 
 
 async def run_sla_timer(services: Services, stop: asyncio.Event) -> None:
+    metrics = services.metrics
+
     async def fire() -> datetime | None:
-        await services.sla_timer.fire_due()
+        for fired in await services.sla_timer.fire_due():
+            counter = (metrics.sla_breaches if fired.signal is SlaSignal.BREACH
+                       else metrics.sla_warnings)
+            counter.labels(fired.clock.kind.value).inc()
         return await services.sla_timer.next_deadline()
 
     await _loop(stop, services.wakeups.sla, "sla timer", fire, services.clock.now)

@@ -17,6 +17,7 @@ from aiohttp import web
 from core.config import Settings
 from workers import bootstrap
 from workers.mail_workers import run_mail_delivery, run_mail_intake
+from workers.management import management_listener
 from workers.relay import OutboxRelay
 from workers.routing_workers import (
     run_dispatcher,
@@ -37,7 +38,8 @@ Worker = Callable[[Services, asyncio.Event], Awaitable[None]]
 async def run_relay(services: Services, stop: asyncio.Event) -> None:
     relay = OutboxRelay(services.engine, services.bus, services.clock,
                         signal=services.outbox_signal,
-                        batch_size=services.settings.outbox_batch_size)
+                        batch_size=services.settings.outbox_batch_size,
+                        on_published=services.metrics.published)
     await relay.run(stop)
 
 
@@ -76,12 +78,19 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_workers(services: Services, names: list[str], stop: asyncio.Event) -> None:
-    async with asyncio.TaskGroup() as group:
+    running = services.metrics.workers_running
+    for name in names:
+        running.labels(name).set(1)
+    try:
+        async with asyncio.TaskGroup() as group:
+            for name in names:
+                group.create_task(
+                    _supervised(WORKERS[name](services, stop), stop, name,
+                                drain_timeout_s=services.settings.drain_timeout_s),
+                    name=f"worker-{name}")
+    finally:
         for name in names:
-            group.create_task(
-                _supervised(WORKERS[name](services, stop), stop, name,
-                            drain_timeout_s=services.settings.drain_timeout_s),
-                name=f"worker-{name}")
+            running.labels(name).set(0)
 
 
 async def _supervised(work: Awaitable[None], stop: asyncio.Event, name: str, *,
@@ -107,7 +116,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 ready: Callable[[str], None] | None = None) -> None:
     stop = stop or asyncio.Event()
     workers = served_workers(settings)
-    async with bootstrap.build(settings) as services:
+    # The management listener outlives the web server's drain: probes and metrics answer
+    # (readiness "draining") until the very end.
+    async with bootstrap.build(settings) as services, \
+            management_listener(services, stop) as management_url:
         runner = web.AppRunner(build_app(services), handle_signals=False,
                                shutdown_timeout=settings.drain_timeout_s)
         await runner.setup()
@@ -115,7 +127,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             site = web.TCPSite(runner, settings.http_host, settings.http_port)
             await site.start()
             url = _url(runner)
-            log.info("listening on %s", url)
+            log.info("listening on %s; metrics and probes on %s", url,
+                     management_url or "this port only (SWITCHBOARD_METRICS_PORT unset)")
             if ready is not None:
                 ready(url)
             await run_workers(services, workers, stop)
@@ -143,8 +156,14 @@ def _url(runner: web.AppRunner) -> str:
     return f"http://{host}:{port}"
 
 
-async def worker(settings: Settings, name: str) -> None:
+async def worker(settings: Settings, name: str, *,
+                 ready: Callable[[str | None], None] | None = None) -> None:
+    """Run one worker kind until SIGTERM/SIGINT, then drain. ``ready`` is told the URL of
+    the management listener (None without SWITCHBOARD_METRICS_PORT)."""
     stop = asyncio.Event()
     stop_on_signals(stop)
-    async with bootstrap.build(settings) as services:
+    async with bootstrap.build(settings) as services, \
+            management_listener(services, stop) as management_url:
+        if ready is not None:
+            ready(management_url)
         await run_workers(services, [name], stop)

@@ -36,6 +36,7 @@ from routing.dispatcher import Dispatcher
 from routing.router import CaseRouter
 from routing.rules_admin import RulesAdmin
 from routing.sla_clocks import SlaTimer
+from workers.metrics import Metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class Services:
     call_control: CallControl
     surveys: Surveys
     twilio_signatures: TwilioSignatures | None
+    metrics: Metrics  # this process's Prometheus registry (workers/metrics.py)
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:
         checks: dict[str, str] = {}

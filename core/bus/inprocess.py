@@ -26,7 +26,8 @@ from typing import Any
 
 from core.bus.serialization import from_json, to_json
 from core.domain.events import Envelope
-from core.ports import BatchHandler, DeadLetter, EnvelopeHandler
+from core.log_fields import event_log_fields, log_fields
+from core.ports import BatchHandler, DeadLetter, EnvelopeHandler, GroupBacklog
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,13 @@ class InProcessBus:
     async def _deliver(self, state: _Group, group: str, entry: _Entry,
                        handler: EnvelopeHandler, stops: Sequence[asyncio.Event]) -> None:
         envelope = from_json(entry.raw)  # we wrote it ourselves: cannot be malformed
+        # What the handler logs, and what is logged of its failure, names the event's case.
+        with log_fields(**event_log_fields(envelope.id, envelope.payload)):
+            await self._deliver_envelope(state, group, entry, envelope, handler, stops)
+
+    async def _deliver_envelope(self, state: _Group, group: str, entry: _Entry,
+                                envelope: Envelope, handler: EnvelopeHandler,
+                                stops: Sequence[asyncio.Event]) -> None:
         if entry.deliveries >= self._max_deliveries:  # handlers kept being cancelled
             self._bury(state, group, envelope, entry,
                        f"not acknowledged after {entry.deliveries} deliveries")
@@ -218,6 +226,13 @@ class InProcessBus:
     async def dead_letters(self, group: str) -> list[DeadLetter]:
         state = self._groups.get(group)
         return list(state.dead) if state else []
+
+    async def backlog(self, group: str) -> GroupBacklog:
+        state = self._groups.get(group)
+        if state is None:
+            return GroupBacklog(waiting=0, pending=0, dead_letters=0)
+        return GroupBacklog(waiting=state.ready.qsize(), pending=len(state.unacked),
+                            dead_letters=len(state.dead))
 
     async def ping(self) -> None:
         return None

@@ -44,7 +44,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from core.bus.inprocess import run_handler
 from core.bus.serialization import MALFORMED_TOPIC, MalformedEnvelope, from_json, to_json
 from core.domain.events import Envelope
-from core.ports import BatchHandler, DeadLetter, EnvelopeHandler
+from core.log_fields import event_log_fields, log_fields
+from core.ports import BatchHandler, DeadLetter, EnvelopeHandler, GroupBacklog
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,12 @@ class RedisStreamsBus:
             await self._bury(me.group, delivery, delivery.deliveries,
                              f"malformed envelope: {err}")
             return
+        # What the handler logs, and what is logged of its failure, names the event's case.
+        with log_fields(**event_log_fields(envelope.id, envelope.payload)):
+            await self._handle_envelope(me, delivery, envelope)
+
+    async def _handle_envelope(self, me: _Consumer, delivery: _Delivery,
+                               envelope: Envelope) -> None:
         if delivery.deliveries > self._max_deliveries:  # its consumers kept dying
             previous = delivery.deliveries - 1
             await self._bury(me.group, delivery, previous,
@@ -289,6 +296,25 @@ class RedisStreamsBus:
     async def dead_letters(self, group: str) -> list[DeadLetter]:
         entries = await self._client.xrange(self.dead_letter_stream(group)) or []
         return [_dead_letter(group, _fields(fields)) for _entry_id, fields in entries]
+
+    async def backlog(self, group: str) -> GroupBacklog:
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.xinfo_groups(self._stream)
+            pipe.xlen(self.dead_letter_stream(group))
+            groups, dead = await pipe.execute(raise_on_error=False)
+        if isinstance(groups, ResponseError):  # no stream yet: nothing was ever published
+            if "no such key" not in str(groups).lower():
+                raise groups
+            groups = []
+        for info in groups:
+            fields = _fields(info)
+            if _text(fields.get("name") or "") == group:
+                # "lag" (Redis 7): entries not yet delivered to the group; nil when the
+                # stream was trimmed past what the group has read, so it cannot be known.
+                lag = fields.get("lag")
+                return GroupBacklog(waiting=None if lag is None else int(lag),
+                                    pending=int(fields["pending"]), dead_letters=int(dead))
+        return GroupBacklog(waiting=0, pending=0, dead_letters=int(dead))
 
     async def ping(self) -> None:
         await self._client.ping()

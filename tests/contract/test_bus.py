@@ -23,7 +23,7 @@ from core.bus.inprocess import InProcessBus
 from core.bus.redis_streams import RedisStreamsBus
 from core.bus.serialization import MALFORMED_TOPIC, MalformedEnvelope, from_json
 from core.domain.events import Envelope
-from core.ports import DeadLetter, EnvelopeHandler, EventBus
+from core.ports import DeadLetter, EnvelopeHandler, EventBus, GroupBacklog
 from tests.contract.conftest import (
     MAX_DELIVERIES,
     STOP_WITHIN_S,
@@ -370,3 +370,20 @@ async def test_a_failed_batch_is_retried_one_by_one_and_only_the_poison_is_lost(
     [dead] = await bus.dead_letters(GROUP)
     assert dead.envelope.id == poison
     assert await bus.pending(GROUP) == 0
+
+
+async def test_the_backlog_counts_what_waits_what_is_in_hand_and_what_was_given_up(
+        bus: EventBus) -> None:
+    await bus.declare_groups([GROUP, "idle"])
+    assert await bus.backlog(GROUP) == GroupBacklog(waiting=0, pending=0, dead_letters=0)
+    poison, healthy = envelope(1), envelope(2)
+    await bus.publish([poison, healthy])  # nobody consumes yet
+    assert await bus.backlog(GROUP) == GroupBacklog(waiting=2, pending=0, dead_letters=0)
+    handler = Recorder(failures={poison.id: 1_000})
+    async with consuming(bus, group=GROUP, handler=handler):
+        await eventually(lambda: any_dead_letters(bus, GROUP), what="dead-lettered")
+        await handler.until(lambda r: len(r.handled) == 1)
+        await eventually(lambda: nothing_pending(bus, GROUP), what="acknowledged")
+    assert await bus.backlog(GROUP) == GroupBacklog(waiting=0, pending=0, dead_letters=1)
+    # A group nobody consumes falls behind by everything published since it was declared.
+    assert await bus.backlog("idle") == GroupBacklog(waiting=2, pending=0, dead_letters=0)

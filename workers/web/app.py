@@ -34,6 +34,7 @@ from workers.web import (
     desk,
     forms,
     login,
+    observability,
     pages,
     supervisor_ws,
     surveys,
@@ -43,6 +44,7 @@ from workers.web.auth import ACCESS, auth_middleware
 from workers.web.endpoints import Api
 from workers.web.errors import error_middleware
 from workers.web.keys import SERVICES
+from workers.web.observability import metrics_endpoint, request_log_fields, request_metrics
 from workers.web.proxies import trusted_proxies_middleware
 from workers.web.ratelimit import RATE_LIMITS, RateLimits
 
@@ -64,7 +66,8 @@ def build_api() -> Api:
 def build_app(services: Services) -> web.Application:
     proxies = trusted_proxies_middleware(services.settings.trusted_proxies)
     app = web.Application(
-        middlewares=[*([proxies] if proxies else []), error_middleware, auth_middleware],
+        middlewares=[request_metrics, *([proxies] if proxies else []), error_middleware,
+                     request_log_fields, metrics_endpoint, auth_middleware],
         client_max_size=services.settings.api_max_body_bytes,
     )
     app[SERVICES] = services
@@ -83,4 +86,5 @@ def build_app(services: Services) -> web.Application:
     surveys.install(app)
     twilio_voice.install(app)
     api_cti.install(app)
+    observability.install(app)
     return app

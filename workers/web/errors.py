@@ -10,6 +10,7 @@ unexpected is logged with the request id and answered 500 without internals.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -21,6 +22,7 @@ from core.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 REQUEST_ID = web.RequestKey("request_id", str)
+_REQUEST_ID_FORM = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -47,9 +49,16 @@ def validation_fields(err: ValidationError) -> dict[str, str]:
     return fields
 
 
+def incoming_request_id(request: web.Request) -> str | None:
+    """The caller's X-Request-Id (a proxy's or a client's trace id), kept when it looks
+    like an id; anything else is replaced by our own rather than written to the logs."""
+    given = request.headers.get("X-Request-Id", "")
+    return given if _REQUEST_ID_FORM.fullmatch(given) else None
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    request[REQUEST_ID] = incoming_request_id(request) or uuid.uuid4().hex
     try:
         response = await handler(request)
     except web.HTTPException as exc:
