@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -46,6 +47,9 @@ class Contact:
     @property
     def channel(self) -> Channel:
         return self.ref.channel
+
+
+_REFERENCE = re.compile(r"#?SW[-\s]?(\d{1,18})", re.IGNORECASE)
 
 
 class CaseType(StrEnum):
@@ -108,6 +112,13 @@ class Case:
     @property
     def reference(self) -> str:
         return f"SW-{self.number}"
+
+    @staticmethod
+    def number_of(reference: str) -> int | None:
+        """The case number in a reference as agents and customers write it ("SW-1234",
+        "sw 1234", "#SW-1234"); None when it is not one."""
+        found = _REFERENCE.fullmatch(reference.strip())
+        return int(found.group(1)) if found else None
 
     @property
     def is_open(self) -> bool:

@@ -86,6 +86,14 @@ class Queries:
                             contacts=await uow.contacts.for_case(case_id, limit=contact_limit),
                             work=await uow.work.item_for_case(case_id))
 
+    async def case_by_reference(self, reference: str) -> Case | None:
+        """One probe of the unique index on the case number."""
+        number = Case.number_of(reference)
+        if number is None:
+            raise InvalidInput({"reference": "a case reference looks like SW-1234"})
+        async with self._uow() as uow:
+            return await uow.cases.get_by_number(number)
+
     async def cases(self, *, status: CaseStatus | None, queue_id: str | None,
                     customer_id: str | None, limit: int, cursor: str | None,
                     case_type: CaseType | None = None) -> tuple[list[Case], str | None]:

@@ -5,10 +5,13 @@ on SQLite and PostgreSQL. What the page does in a browser is tested in
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from core.domain.contact import Case, CaseType
+from core.domain.customer import Customer
 from core.domain.workforce import Role
 from tests.api.test_login import PASSWORD, log_in
 from tests.conftest import Api
@@ -137,3 +140,30 @@ async def test_a_supervisor_renames_a_queue_moves_it_and_changes_its_description
     agent = await api.client.patch("/api/queues/q_shop", json={"name": "X"},
                                    headers=api.headers(Role.AGENT))
     assert agent.status == 403
+
+
+async def test_a_case_is_found_by_its_reference_however_many_came_after_it(
+        api: Api, services: Services) -> None:
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    async with services.uow() as uow:
+        await uow.customers.add(Customer(id="cus_ref", created_at=at, updated_at=at))
+        for n in range(120):  # more than any page of recent cases
+            await uow.cases.add(Case(id=f"cas_ref{n:03d}", number=await uow.cases.next_number(),
+                                     customer_id="cus_ref", type=CaseType.QUESTION,
+                                     subject=f"Vraag {n}", created_at=at, updated_at=at))
+        await uow.commit()
+    agent = api.headers(Role.AGENT)
+    async with services.read_uow() as uow:
+        oldest = await uow.cases.get("cas_ref000")
+    assert oldest is not None
+    for written in (oldest.reference, oldest.reference.lower(), f"#{oldest.reference}",
+                    f"SW {oldest.number}"):
+        found = await (await api.client.get("/api/cases", params={"reference": written},
+                                            headers=agent)).json()
+        assert [c["id"] for c in found["items"]] == ["cas_ref000"], written
+    missing = await (await api.client.get("/api/cases?reference=SW-999999",
+                                          headers=agent)).json()
+    assert missing == {"items": [], "next_cursor": None}
+    wrong = await api.client.get("/api/cases?reference=1001 OR 1=1", headers=agent)
+    assert wrong.status == 422
+    assert "reference" in (await wrong.json())["error"]["fields"]

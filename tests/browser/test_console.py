@@ -158,7 +158,7 @@ async def test_a_supervisor_edits_a_rule_simulates_publishes_and_rolls_back(
     board = screen.page.get_by_role("tabpanel", name="Wallboard")
     # Two contacts are routed by the active rules: an invoice question and a complaint.
     invoice = await contact(centre, 1, subject="Vraag over mijn factuur")
-    await contact(centre, 2, subject="Mijn pakket", case_type="complaint")
+    parcel = await contact(centre, 2, subject="Mijn pakket", case_type="complaint")
     for queue in ("q_billing", "q_complaints"):
         await expect(board.locator(f'tr[data-queue="{queue}"] td.waiting .count')).to_have_text(
             "1", timeout=WAIT_MS)
@@ -222,6 +222,14 @@ async def test_a_supervisor_edits_a_rule_simulates_publishes_and_rolls_back(
                                                                      timeout=WAIT_MS)
     matched = trace.locator('.rule-trace tr[data-outcome="matched"]')
     await expect(matched).to_contain_text("Invoices to billing")
+
+    # Another case by its reference, written as people write it: an exact lookup.
+    reference = (await (await centre.client.get(f"/api/cases/{parcel['case_id']}",
+                                                headers=centre.supervisor)).json())["reference"]
+    await panel.get_by_label("Zaak (id of nummer SW-…)").fill(reference.lower())
+    await panel.get_by_role("button", name="Uitleg tonen").click()
+    await expect(trace.locator(".trace-case-title")).to_have_text(f"{reference} · Mijn pakket",
+                                                                  timeout=WAIT_MS)
     await screen.nothing_ran()
 
 

@@ -33,6 +33,10 @@ def register(api: Api) -> None:
         q = call.query
         if q.held_by is not None:
             return await _held(call)
+        if q.reference is not None:
+            exact = await call.request.app[SERVICES].queries.case_by_reference(q.reference)
+            return web.json_response({"items": [serialize.case(exact)] if exact else [],
+                                      "next_cursor": None})
         found, cursor = await call.request.app[SERVICES].queries.cases(
             status=q.status, queue_id=q.queue, customer_id=q.customer, limit=q.limit,
             cursor=q.cursor, case_type=q.type)

@@ -93,6 +93,9 @@ class CaseListQuery(Page):
     held_by: Short | None = Field(
         default=None, description="An agent id, or `me`: only the cases whose work that "
                                   "agent holds now (accepted, not wrapped up); one page.")
+    reference: Short | None = Field(
+        default=None, description="A case reference, SW-1234: that case or none (an "
+                                  "exact lookup; the other filters do not apply).")
 
 
 class CasePatch(Strict):

@@ -541,10 +541,9 @@ export function mountRouting(panel, context) {
 
   async function lookUp(text) {
     if (!text) return;
-    if (/^SW-\d+$/i.test(text)) {
-      // A reference: find it among the recent cases.
-      const recent = await api("GET", "/api/cases?limit=100");
-      const found = recent.items.find((c) => c.reference.toUpperCase() === text.toUpperCase());
+    if (/^#?SW[-\s]?\d+$/i.test(text)) {
+      // A reference: looked up exactly (the case number's unique index), however old.
+      const found = (await api("GET", `/api/cases?reference=${encodeURIComponent(text)}`)).items[0];
       if (!found) {
         replace(traceOut, h("p", { class: "alert" }, t("rt.noSuchCase", { id: text })));
         return;
