@@ -118,7 +118,10 @@ def test_the_validator_would_catch_a_broken_manifest() -> None:
 def test_kubernetes_runs_every_worker_kind_and_the_web_as_compose_does() -> None:
     commands = {name: d["spec"]["template"]["spec"]["containers"][0]["args"]
                 for name, d in deployments().items()}
-    assert {args[1] for args in commands.values() if args[0] == "worker"} == set(WORKERS)
+    kinds = {args[1] for args in commands.values() if args[0] == "worker"}
+    assert kinds == set(WORKERS), (
+        f"deploy/k8s/workers.yaml lacks {sorted(set(WORKERS) - kinds)} (copy another "
+        f"worker's Deployment) and has unknown {sorted(kinds - set(WORKERS))}")
     assert {f"switchboard-{args[1]}" for args in commands.values() if args[0] == "worker"} \
         == {name for name, args in commands.items() if args[0] == "worker"}
     [web] = [d for d in deployments().values()
