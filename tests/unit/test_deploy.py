@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,12 @@ def test_the_alert_rules_use_metrics_switchboard_exports() -> None:
             for name in re.findall(r"\bswitchboard_[a-z_]+", rule["expr"]):
                 base = re.sub(r"_(total|bucket|count|sum)$", "", name)
                 assert f'"{base}"' in exported, (rule["alert"], name)
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None,
+                    reason="promtool is not installed (Debian package prometheus)")
+def test_promtool_accepts_the_alert_rules() -> None:
+    checked = subprocess.run(  # noqa: S603  # our own fixed command line
+        ["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")],  # noqa: S607
+        capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
