@@ -163,6 +163,35 @@ class Settings(BaseSettings):
     survey_valid_days: int = Field(
         default=14, ge=1, le=365, description="How long a survey can be answered.")
 
+    # Retention (docs/security.md, "Privacy operations"): how long each kind of data is
+    # kept; unset keeps it for ever. Enforced by the privacy worker.
+    retention_raw_mail_days: int | None = Field(
+        default=None, ge=1, le=36500, description="Delete the original bytes of e-mail "
+        "(and of returned and quarantined mail) this many days after it arrived; the text, "
+        "HTML view and attachments stay with the contact.")
+    retention_recordings_days: int | None = Field(
+        default=None, ge=1, le=36500, description="Remove the links to call recordings "
+        "and voicemails this many days after the call.")
+    retention_chat_transcripts_days: int | None = Field(
+        default=None, ge=1, le=36500, description="Remove what was said in chats this "
+        "many days after it was said (the lines' senders and times stay for reports).")
+    retention_closed_cases_days: int | None = Field(
+        default=None, ge=1, le=36500, description="Remove the content of cases (their "
+        "contacts' text and files, notes, subject) this many days after they were closed, "
+        "or resolved and left alone.")
+    retention_web_forms_days: int | None = Field(
+        default=None, ge=1, le=36500, description="Remove what was typed into web forms "
+        "(and uploaded) this many days after it was sent.")
+    retention_inactive_customers_days: int | None = Field(
+        default=None, ge=1, le=36500, description="Erase customers with no contact for "
+        "this many days (and no open case or legal hold). Off unless set.")
+    retention_interval_s: float = Field(
+        default=3600.0, ge=1.0, le=7 * 86400, description="How often the privacy worker "
+        "applies the retention terms.")
+    retention_batch_size: int = Field(
+        default=500, ge=10, le=10_000, description="Rows removed per transaction, so a "
+        "large backlog never holds one long transaction.")
+
     @field_validator("database_url", mode="after")
     @classmethod
     def _async_driver(cls, url: SecretStr) -> SecretStr:
@@ -211,6 +240,14 @@ class Settings(BaseSettings):
                      mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("retention_raw_mail_days", "retention_recordings_days",
+                     "retention_chat_transcripts_days", "retention_closed_cases_days",
+                     "retention_web_forms_days", "retention_inactive_customers_days",
+                     mode="before")
+    @classmethod
+    def _no_term(cls, value: object) -> object:
         return None if value in ("", None) else value
 
     @field_validator("default_region")

@@ -56,6 +56,7 @@ from routing.router import CaseRouter
 from routing.rules_admin import RulesAdmin
 from routing.sla_clocks import SlaTimer
 from workers.metrics import Metrics
+from workers.privacy import build_privacy, event_history
 from workers.routing_workers import GROUPS
 from workers.services import Services, Wakeups
 from workers.surveys import SURVEYS_GROUP
@@ -110,6 +111,8 @@ async def build(settings: Settings, *, clock: Clock | None = None,
     engine = build_engine(url)
     bus = build_bus(settings)
     push = build_push(settings)
+    # Its own client: erasure reads the stream in long chunks, apart from the consumers.
+    history_client = _redis(settings) if settings.redis_url is not None else None
     try:
         await bus.declare_groups(groups)
         signal = asyncio.Event()
@@ -186,9 +189,14 @@ async def build(settings: Settings, *, clock: Clock | None = None,
                 TwilioSignatures(settings.twilio_auth_token.get_secret_value(),
                                  settings.public_url)
                 if settings.twilio_auth_token and settings.public_url else None),
+            privacy=build_privacy(settings, uow=uow, read_uow=read_uow, clock=clock,
+                                  history=event_history(settings, history_client),
+                                  instance=f"{socket.gethostname()}-{os.getpid()}"),
             metrics=Metrics(),
         )
     finally:
+        if history_client is not None:
+            await history_client.aclose()
         await push.close()
         await bus.close()
         await engine.dispose()

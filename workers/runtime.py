@@ -18,6 +18,7 @@ from core.config import Settings
 from workers import bootstrap
 from workers.mail_workers import run_mail_delivery, run_mail_intake
 from workers.management import management_listener
+from workers.privacy import run_privacy
 from workers.relay import OutboxRelay
 from workers.routing_workers import (
     run_dispatcher,
@@ -58,6 +59,7 @@ WORKERS: dict[str, Worker] = {
     "mail-intake": run_mail_intake,
     "mail-delivery": run_mail_delivery,
     "surveys": run_surveys,
+    "privacy": run_privacy,
 }
 WORKER_HELP = {
     "relay": "moves committed events from the database outbox onto the event bus",
@@ -68,6 +70,7 @@ WORKER_HELP = {
     "mail-intake": "takes mail in from every configured IMAP mailbox (IDLE or polling)",
     "mail-delivery": "sends queued e-mail (replies, acknowledgements) with retries",
     "surveys": "asks customers how we did once their case is resolved (e-mail link, chat)",
+    "privacy": "finishes interrupted erasures and applies the retention terms",
 }
 
 

@@ -27,6 +27,7 @@ from core.services.cases import CaseUpdates
 from core.services.ingest import ContactIngestion
 from core.services.merges import CustomerMerges
 from core.services.notes import CaseNotes
+from core.services.privacy import Privacy
 from core.services.profiles import CustomerProfiles
 from core.services.queries import Queries
 from core.services.surveys import Surveys
@@ -87,6 +88,7 @@ class Services:
     call_control: CallControl
     surveys: Surveys
     twilio_signatures: TwilioSignatures | None
+    privacy: Privacy  # erasure, retention, legal holds, consent
     metrics: Metrics  # this process's Prometheus registry (workers/metrics.py)
 
     async def readiness(self, timeout_s: float) -> dict[str, str]:

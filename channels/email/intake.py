@@ -42,7 +42,9 @@ from core.domain.messaging import (
     QuarantineStatus,
     content_key,
 )
+from core.domain.privacy import OutboundPurpose
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services.consent import refusal as consent_refusal
 from core.services.ingest import ContactIngestion, IngestResult
 from routing.classification import detect_language
 
@@ -155,7 +157,7 @@ class MailIntake:
         """A returned message is news about one we sent, never a new case."""
         reason = _diagnostic(raw) or parsed.subject or "returned by the receiving server"
         async with self._uow() as uow:
-            await uow.blobs.put(raw)
+            raw_ref = await uow.blobs.put(raw)
             original = (await uow.outbound.get(parsed.bounced_message_id)
                         if parsed.bounced_message_id else None)
             if original is None:
@@ -167,7 +169,10 @@ class MailIntake:
             await uow.outbound.save(original)
             await uow.contacts.update_metadata(original.contact_id, {
                 "delivery_state": DeliveryState.BOUNCED.value,
-                "delivery_error": original.last_error or ""})
+                "delivery_error": original.last_error or "",
+                # The returned message quotes the customer's address: erasure and the
+                # raw-mail retention term find it here.
+                "bounce_ref": raw_ref})
             uow.outbox.add([DeliveryChanged(
                 contact_id=original.contact_id, case_id=original.case_id, channel=EMAIL,
                 state=DeliveryState.BOUNCED.value, reason=original.last_error)])
@@ -264,6 +269,13 @@ class MailIntake:
             return
         case = await uow.cases.get(result.case_id)
         if case is None:
+            return
+        # An automatic mail the customer did not ask for: a withdrawn e-mail consent stops
+        # it (the agent's answer still goes: that is a reply to their own message).
+        refused = await consent_refusal(uow, result.customer_id,
+                                        OutboundPurpose.AUTOMATIC_MAIL)
+        if refused is not None:
+            log.info("mailbox %s: no acknowledgement: %s", self._mailbox.name, refused)
             return
         sender = identity.with_address(self._mailbox.address)
         language = detect_language(f"{parsed.subject}\n{parsed.new_text}")

@@ -23,8 +23,11 @@ from core.domain.clock import Clock
 from core.domain.commands import IngestContact, Party
 from core.domain.customer import IdentifierKind
 from core.domain.errors import Conflict, InvalidInput, NotFound
+from core.domain.privacy import OutboundPurpose
 from core.identity.normalise import normalise_phone
-from core.ports import UnitOfWorkFactory
+from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services.consent import ConsentWithdrawn
+from core.services.consent import refusal as consent_refusal
 from core.services.ingest import ContactIngestion
 
 
@@ -68,6 +71,7 @@ class ClickToCall:
         to = await self._number(number, customer_id)
         async with self._uow() as uow:
             agent = await uow.workforce.get_agent(agent_id)
+            await _may_call(uow, to, customer_id)
         if agent is None:
             raise NotFound("agent", agent_id)
         # The agent's own phone when they have one, else their browser (Twilio Client).
@@ -126,6 +130,18 @@ class ClickToCall:
             raise TwilioUnavailable(f"Twilio could not be reached: {type(err).__name__}") \
                 from None
         return str(created.sid)
+
+
+async def _may_call(uow: UnitOfWork, number: str, customer_id: str | None) -> None:
+    """Refuse a call to a customer who withdrew consent to be called, unless it is about an
+    open case of theirs. A number typed in counts for whoever holds it, so consent cannot
+    be sidestepped by dialling instead of clicking the customer."""
+    holders = [customer_id] if customer_id else (await uow.customers.holders(
+        [(IdentifierKind.PHONE, number)])).get((IdentifierKind.PHONE, number), [])
+    for holder in holders:
+        refused = await consent_refusal(uow, holder, OutboundPurpose.CALL)
+        if refused is not None:
+            raise ConsentWithdrawn(refused)
 
 
 @asynccontextmanager

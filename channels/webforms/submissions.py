@@ -21,7 +21,9 @@ from core.domain.commands import IngestContact, Party
 from core.domain.contact import AttachmentMeta, CaseType, Priority
 from core.domain.ids import new_id
 from core.domain.messaging import OutboundKind, content_key
+from core.domain.privacy import OutboundPurpose
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services.consent import refusal as consent_refusal
 from core.services.ingest import ContactIngestion, IngestResult
 
 _PRIORITIES = {"low": Priority.LOW, "normal": Priority.NORMAL, "high": Priority.HIGH,
@@ -113,6 +115,9 @@ class FormSubmissions:
                                                  kind=OutboundKind.ACKNOWLEDGEMENT,
                                                  since=now - timedelta(hours=1))
         if recent >= settings.per_address_per_hour:
+            return False
+        # Automatic, so a withdrawn e-mail consent of the customer it was filed on stops it.
+        if await consent_refusal(uow, customer_id, OutboundPurpose.AUTOMATIC_MAIL):
             return False
         greeting = {"nl": "Beste {name},", "en": "Dear {name},"}[language]
         text = (f"{greeting.format(name=name or ('klant' if language == 'nl' else 'customer'))}"

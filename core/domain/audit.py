@@ -40,6 +40,11 @@ class AuditAction(StrEnum):
     MERGE_UNDONE = "customer.unmerged"
     CUSTOMER_EXPORTED = "customer.exported"
     CUSTOMER_ERASED = "customer.erased"
+    ERASURE_REQUESTED = "customer.erasure_requested"
+    CONSENT_CHANGED = "customer.consent_changed"
+    LEGAL_HOLD_PLACED = "legal_hold.placed"
+    LEGAL_HOLD_RELEASED = "legal_hold.released"
+    RETENTION_APPLIED = "retention.applied"  # what a retention pass removed, in counts
     NOTE_DELETED = "case.note_deleted"  # an internal note taken back by its author
 
 

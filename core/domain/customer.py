@@ -25,6 +25,9 @@ class CustomerStatus(StrEnum):
     ACTIVE = "active"
     # Folded into another customer by a supervisor; kept so the merge can be undone.
     MERGED = "merged"
+    # Personal data erased (core/domain/privacy.py); the row stays so reports still count
+    # the contacts, with nothing left that says who it was.
+    ERASED = "erased"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -58,6 +58,7 @@ class Skip(StrEnum):
     AUTOMATIC = "automatic"  # nobody but an auto-responder wrote on the case
     NO_ADDRESS = "no_address"  # no e-mail address of the customer's own (claims do not count)
     CANNOT_SEND = "cannot_send"  # no SMTP, sender or public URL for the link
+    NO_CONSENT = "no_consent"  # the customer withdrew consent to be e-mailed by us
 
 
 def language_of(*candidates: str | None) -> str:

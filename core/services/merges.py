@@ -94,6 +94,8 @@ async def _active(uow: UnitOfWork, customer_id: str) -> Customer:
     customer = await uow.customers.get(customer_id)
     if customer is None:
         raise NotFound("customer", customer_id)
+    if customer.status is CustomerStatus.ERASED:
+        raise Conflict(f"customer {customer_id} was erased")
     if customer.status is not CustomerStatus.ACTIVE:
         raise Conflict(f"customer {customer_id} was merged into {customer.merged_into}")
     return customer

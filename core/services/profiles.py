@@ -56,6 +56,8 @@ class CustomerProfiles:
             customer = await uow.customers.get(customer_id)
             if customer is None:
                 raise NotFound("customer", customer_id)
+            if customer.status is CustomerStatus.ERASED:
+                raise Conflict(f"customer {customer_id} was erased")
             if customer.status is not CustomerStatus.ACTIVE:
                 raise Conflict(f"customer {customer_id} was merged into {customer.merged_into}")
             before = {name: _plain(getattr(customer, name, None)) for name in changes.values}

@@ -34,6 +34,7 @@ from core.domain.contact import Case, CaseStatus, Contact
 from core.domain.customer import Customer, CustomerStatus, Identifier, IdentifierKind
 from core.domain.errors import InvalidInput, NotFound
 from core.domain.ids import new_id
+from core.domain.privacy import OutboundPurpose
 from core.domain.surveys import (
     SURVEY_CHANNELS,
     AlreadyAnswered,
@@ -59,6 +60,7 @@ from core.domain.surveys import (
 from core.identity.normalise import normalise_email
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services import audit
+from core.services.consent import refusal as consent_refusal
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +218,8 @@ class Surveys:
             return Skip.NO_ADDRESS
         if self._mailer is None or not self._mailer.ready:
             return Skip.CANNOT_SEND
+        if await consent_refusal(uow, customer.id, OutboundPurpose.AUTOMATIC_MAIL):
+            return Skip.NO_CONSENT
         return _Target(channel=Channel.EMAIL, contact_id=rated.id if rated else None,
                        address=address.value, name=rated.from_name if rated else None,
                        language=language_of(customer.language, case.language,

@@ -96,6 +96,8 @@ cases = sa.Table(
     sa.Column("classification", JSONDoc),
     sa.Column("language", sa.String(10)),
     sa.Column("first_responded_at", UTCDateTime),
+    # Set when erasure or a retention term removed the content (core/domain/privacy.py).
+    sa.Column("redacted_at", UTCDateTime),
 )
 sa.Index("ix_cases_customer", cases.c.customer_id, cases.c.status)
 sa.Index("ix_cases_listing", cases.c.status, cases.c.queue_id, cases.c.created_at, cases.c.id)
@@ -120,10 +122,14 @@ contacts = sa.Table(
     sa.Column("raw_ref", sa.String(200)),
     # Channel facts routing may use: receiving mailbox, form id, IVR choice.
     sa.Column("metadata", JSONDoc, nullable=False, server_default="{}"),
+    # Set when erasure or a retention term removed the content (core/domain/privacy.py).
+    sa.Column("redacted_at", UTCDateTime),
     sa.UniqueConstraint("channel", "external_id", name="uq_contacts_channel_external_id"),
 )
 sa.Index("ix_contacts_timeline", contacts.c.customer_id, contacts.c.occurred_at, contacts.c.id)
 sa.Index("ix_contacts_case", contacts.c.case_id)
+# Is this stored original still anyone's? (releasing blobs after erasure and retention)
+sa.Index("ix_contacts_raw_ref", contacts.c.raw_ref)
 
 possible_duplicates = sa.Table(
     "possible_duplicates", metadata,
@@ -649,3 +655,64 @@ sa.Index("ix_audit_log_at", audit_log.c.at, audit_log.c.id)
 sa.Index("ix_audit_log_customer", audit_log.c.customer_id, audit_log.c.at)
 sa.Index("ix_audit_log_actor", audit_log.c.actor_id, audit_log.c.at)
 sa.Index("ix_audit_log_subject", audit_log.c.subject_kind, audit_log.c.subject_id)
+
+# --- privacy (core/domain/privacy.py) ----------------------------------------------------
+
+# A customer's data, or one case's, kept whatever erasure or retention would remove.
+# Released holds stay, with who released them and why.
+legal_holds = sa.Table(
+    "legal_holds", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("case_id", ID, sa.ForeignKey("cases.id")),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("placed_by", sa.String(200), nullable=False),
+    sa.Column("placed_at", UTCDateTime, nullable=False),
+    sa.Column("released_by", sa.String(200)),
+    sa.Column("released_at", UTCDateTime),
+    sa.Column("release_reason", sa.Text),
+)
+sa.Index("ix_legal_holds_customer", legal_holds.c.customer_id, legal_holds.c.released_at)
+sa.Index("ix_legal_holds_case", legal_holds.c.case_id)
+
+# An erasure in progress or done: the step it is at and how far into it, so whoever picks
+# it up next (a retried request, the privacy worker after a crash) continues from there.
+erasure_requests = sa.Table(
+    "erasure_requests", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("customer_ids", JSONDoc, nullable=False),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("step", sa.String(20), nullable=False),
+    sa.Column("cursor", sa.String(200)),
+    # The customer's addresses and numbers while the erasure runs; emptied when it is done.
+    sa.Column("match", JSONDoc, nullable=False),
+    sa.Column("counts", JSONDoc, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("completed_at", UTCDateTime),
+    # A customer is erased once: a second request finds the first (and continues it).
+    sa.UniqueConstraint("customer_id", name="uq_erasure_requests_customer_id"),
+)
+sa.Index("ix_erasure_requests_open", erasure_requests.c.completed_at)
+
+# Per customer and channel: consent withdrawn (or given again), when, by whom, how.
+contact_consents = sa.Table(
+    "contact_consents", metadata,
+    sa.Column("customer_id", ID, sa.ForeignKey("customers.id"), primary_key=True),
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    sa.Column("changed_by", sa.String(200), nullable=False),
+    sa.Column("via", sa.String(40), nullable=False),
+)
+
+# Blobs whose last known reference was removed: deleted once no contact, quarantined item
+# or queued mail refers to them any more (blobs are shared by content, so check first).
+released_blobs = sa.Table(
+    "released_blobs", metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("released_at", UTCDateTime, nullable=False),
+)

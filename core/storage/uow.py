@@ -27,8 +27,11 @@ from core.ports import (
     NoteRepository,
     OutboundMessages,
     Outbox,
+    PrivacyRecords,
     QuarantineRecords,
+    Redactions,
     ReportQueries,
+    RetentionQueries,
     RoutingRecords,
     SlaRepository,
     SurveyRepository,
@@ -54,7 +57,10 @@ from core.storage.messaging import (
 )
 from core.storage.notes import SqlNotes
 from core.storage.outbox import OutboxWriter, SqlInbox
+from core.storage.privacy import SqlPrivacy
+from core.storage.redaction import SqlRedactions
 from core.storage.reports import SqlReports
+from core.storage.retention import SqlRetention
 from core.storage.routing import SqlRoutingRecords
 from core.storage.sla import SqlSla
 from core.storage.surveys import SqlSurveys
@@ -114,6 +120,9 @@ class SqlUnitOfWork:
         self.surveys: SurveyRepository = SqlSurveys(conn)
         self.notes: NoteRepository = SqlNotes(conn)
         self.audit: AuditLog = SqlAuditLog(conn)
+        self.privacy: PrivacyRecords = SqlPrivacy(conn)
+        self.redactions: Redactions = SqlRedactions(conn)
+        self.retention: RetentionQueries = SqlRetention(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -18,8 +18,10 @@ from workers.web.schemas import CallIn
 def register(api: Api) -> None:
     @api.route("POST", "/api/calls", summary="Call a customer (click-to-call)",
                role=Role.AGENT, tag="voice", body=CallIn,
-               responses={202: "Ringing the agent", 409: "Calling is not configured, or "
-                          "Twilio refused", 422: "No number to call"})
+               responses={202: "Ringing the agent", 409: "Calling is not configured, "
+                          "Twilio refused, or the customer withdrew consent to be called "
+                          "(allowed only about an open case of theirs)",
+                          422: "No number to call"})
     async def place_call(call: Call[CallIn, Any]) -> web.Response:
         assert call.principal is not None
         agent_id = call.body.agent_id or call.principal.agent_id

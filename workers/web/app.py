@@ -20,6 +20,7 @@ from workers.web import (
     api_mail,
     api_meta,
     api_notes,
+    api_privacy,
     api_reports,
     api_routing,
     api_scripts,
@@ -59,6 +60,7 @@ def build_api() -> Api:
     api_scripts.register(api)
     api_tokens.register(api)
     api_audit.register(api)
+    api_privacy.register(api)
     api_export.register(api)
     return api
 
