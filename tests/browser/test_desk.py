@@ -512,17 +512,33 @@ async def test_a_case_waiting_with_notes_pops_them_and_each_identity_warning_onc
     pop = page.locator("article.pop")
     await expect(pop.locator(".pop-notes")).to_contain_text(XSS_NAME)
     await expect(pop.locator(".pop-notes")).to_contain_text("supervisor")
+    # Each doubt once: the claim and the possible duplicate are warnings; the identifiers
+    # they concern carry a mark pointing at them, not the same words again.
     warnings = pop.locator(".warnings li")
     await expect(warnings).to_have_count(2)
-    await expect(pop.locator(".warnings")).to_contain_text("kvisser@example.com")
-    await expect(pop.locator(".warnings")).to_contain_text("+31687650000")
+    await expect(warnings.filter(has_text="kvisser@example.com")).to_have_count(1)
+    await expect(warnings.filter(has_text="+31687650000")).to_have_count(1)
+    identifiers = pop.locator(".identifiers")
+    await expect(identifiers.locator(".doubt-mark")).to_have_count(2)
+    await expect(identifiers.locator(".badge.warn")).to_have_count(0)
+    claimed = identifiers.locator("li", has_text="kvisser@example.com").locator(".doubt-mark")
+    described = await claimed.get_attribute("aria-describedby")
+    assert described is not None
+    await expect(pop.locator(f"#{described}")).to_contain_text("kvisser@example.com")
     await shoot(page, "pop-notes")
     await pop.get_by_role("button", name="Aannemen").click()
 
     panel = page.locator("section.panel")
     await expect(panel.locator(".notes")).to_contain_text(XSS_NAME)
-    card = panel.locator(".customer > .customer-card")
-    await expect(card.locator(".warnings li")).to_have_count(2)
+    # The panel works its warnings out from the record: the claim, once; the possible
+    # duplicate is told by its own section, with the reason, once.
+    customer = panel.locator(".customer")
+    await expect(customer.locator(".duplicates-view")).to_contain_text("+31687650000")
+    card = customer.locator(":scope > .customer-card")
+    await expect(card.locator(".warnings li")).to_have_count(1)
+    await expect(card.locator(".warnings")).to_contain_text("kvisser@example.com")
+    await expect(customer.get_by_text("+31687650000 of", exact=False)).to_have_count(1)
+    await expect(card.locator(".identifiers .badge.warn")).to_have_count(0)
     await shoot(page, "panel-warnings")
     await no_script_ran(page)
     await page.close()

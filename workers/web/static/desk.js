@@ -35,8 +35,7 @@ const TEXT = {
       look_alike: "lijkt op een ander adres", possible_duplicate: "ook bij een andere klant" },
     warningCodes: { uncertain_identity: "Identiteit onzeker.", possible_duplicate: "Mogelijk dubbel.",
       open_complaint: "Open klacht.", sla_breached: "Termijn verstreken." },
-    uncertain: "Identiteit niet zeker: {0}", claimedWarn: "door de klant opgegeven, niet bevestigd",
-    duplicateWarn: "Mogelijk dezelfde als een andere klant: {0}",
+    uncertain: "Identiteit niet zeker: {0} {1} — {2}", seeWarning: "zie Let op",
     preferences: "Voorkeuren", entitlements: "Producten en contracten",
     openCases: "Open zaken", noOpenCases: "Geen andere open zaken.",
     lastContacts: "Laatste contact per kanaal", noContacts: "Nog geen eerder contact.",
@@ -115,8 +114,7 @@ const TEXT = {
       look_alike: "looks like another address", possible_duplicate: "also on another customer" },
     warningCodes: { uncertain_identity: "Identity uncertain.", possible_duplicate: "Possible duplicate.",
       open_complaint: "Open complaint.", sla_breached: "Deadline passed." },
-    uncertain: "Identity not certain: {0}", claimedWarn: "given by the customer, not confirmed",
-    duplicateWarn: "Possibly the same as another customer: {0}",
+    uncertain: "Identity not certain: {0} {1} — {2}", seeWarning: "see Mind",
     preferences: "Preferences", entitlements: "Products and contracts",
     openCases: "Open cases", noOpenCases: "No other open cases.",
     lastContacts: "Last contact per channel", noContacts: "No earlier contact yet.",
@@ -509,23 +507,37 @@ function channelBadge(channel) {
 /* The identity block shared by the pop and the work panel. */
 function customerCard(customer, options = {}) {
   const c = customer ?? {};
-  const { duplicates = [], tier = null } = options;
+  const { tier = null } = options;
   const name = text(c.display_name) || T.unknownCustomer;
   // The screen-pop brings its own identifier checks and warnings; elsewhere they are
   // worked out from the record and its duplicates.
   const identifiers = Array.isArray(options.identifiers) ? options.identifiers
     : Array.isArray(c.identifiers) ? c.identifiers : [];
+  // Each doubt is told once, as a warning; an identifier's row only points at it. The
+  // screen-pop's warnings come from the server; elsewhere they are worked out here, and a
+  // possible duplicate is left to the duplicates section below the card.
   const problems = [];
+  const told = { byId: new Map(), duplicate: null };
+  const warn = (content, code = null) => {
+    const id = `warn${++controls}`;
+    problems.push(h("li", { id, "data-code": code }, content));
+    return id;
+  };
   if (Array.isArray(options.warnings)) {
     for (const w of options.warnings) {
-      if (typeof w === "string") problems.push(w);
-      else if (w) problems.push([w.code && Object.hasOwn(T.warningCodes, w.code) ? h("strong", {}, T.warningCodes[w.code], " ") : null,
-        text(w.message ?? w.reason ?? w.code)]);
+      if (!w || typeof w !== "object") continue;
+      const id = warn([Object.hasOwn(T.warningCodes, w.code) ? h("strong", {}, T.warningCodes[w.code], " ") : null,
+        text(w.message ?? w.code)], text(w.code));
+      if (w.code === "uncertain_identity" && w.identifier_id) told.byId.set(w.identifier_id, id);
+      if (w.code === "possible_duplicate") told.duplicate ??= id;
     }
   } else {
-    if (identifiers.some((i) => i?.claimed)) problems.push(fmt(T.uncertain, T.claimedWarn));
-    for (const d of duplicates) {
-      if (!d?.dismissed) problems.push(fmt(T.duplicateWarn, text(d?.reason)));
+    for (const i of identifiers) {
+      const doubts = ownDoubts(i);
+      if (doubts.length) {
+        told.byId.set(i?.id, warn(fmt(T.uncertain, label(T.idKinds, i?.kind), text(i?.value),
+          doubts.map((d) => label(T.doubts, d)).join(", ")), "uncertain_identity"));
+      }
     }
   }
   const segment = text(options.segment ?? c.segment);
@@ -546,10 +558,9 @@ function customerCard(customer, options = {}) {
       field(T.household, text(c.household?.name)),
       field(T.tier, text(tier ?? c.tier)),
       field(T.value, typeof value === "number" ? number.format(value) : text(value))),
-    problems.length ? h("ul", { class: "warnings", "aria-label": T.warnings },
-      problems.map((p) => h("li", {}, p))) : null,
+    problems.length ? h("ul", { class: "warnings", "aria-label": T.warnings }, problems) : null,
     identifiers.length ? h("ul", { class: "identifiers", "aria-label": T.identifiers },
-      identifiers.map(identifierItem)) : null,
+      identifiers.map((i) => identifierItem(i, told))) : null,
     preferences.length ? h("dl", { class: "facts preferences", "aria-label": T.preferences }, preferences) : null,
     entitlements.length ? h("div", { class: "entitlements" }, h("h4", {}, T.entitlements),
       h("ul", {}, entitlements.map((e) => h("li", {}, text(e?.name),
@@ -557,12 +568,26 @@ function customerCard(customer, options = {}) {
         e?.valid_until ? ` — ${text(e.valid_until)}` : "")))) : null);
 }
 
-function identifierItem(i) {
-  const doubts = Array.isArray(i?.uncertainty) ? i.uncertainty
-    : [i?.claimed ? "claimed" : null, i?.valid === false ? "invalid" : null].filter(Boolean);
+function ownDoubts(i) {
+  return [i?.claimed ? "claimed" : null, i?.valid === false ? "invalid" : null].filter(Boolean);
+}
+
+/* An identifier with its doubts: those a warning tells are a mark pointing at it (not the
+ * same words again); any other doubt is a badge. */
+function identifierItem(i, told = { byId: new Map(), duplicate: null }) {
+  const doubts = Array.isArray(i?.uncertainty) ? i.uncertainty : ownDoubts(i);
   const flags = [];
+  const pointers = new Set();
   if (i?.verified) flags.push(badge(T.verified, "good"));
-  for (const doubt of doubts) flags.push(badge(label(T.doubts, doubt), doubt === "invalid" ? "bad" : "warn"));
+  for (const doubt of doubts) {
+    const warning = doubt === "possible_duplicate" ? told.duplicate : told.byId.get(i?.id);
+    if (warning) pointers.add(warning);
+    else flags.push(badge(label(T.doubts, doubt), doubt === "invalid" ? "bad" : "warn"));
+  }
+  if (pointers.size) {
+    flags.push(h("span", { class: "doubt-mark", title: T.seeWarning, "aria-label": T.seeWarning,
+      "aria-describedby": [...pointers].join(" ") }, "⚠"));
+  }
   return h("li", { class: doubts.length || i?.uncertain ? "uncertain" : "" },
     h("span", { class: "muted" }, label(T.idKinds, i?.kind), " "), h("span", { class: "id-value" }, text(i?.value)),
     " ", flags);
@@ -661,8 +686,7 @@ function popBody(pop, { caseId = null, contact = null, kase = null } = {}) {
   const notes = Array.isArray(sp.notes) ? sp.notes : [];
   return [
     h("div", { class: "pop-who" },
-      customerCard(customer, { duplicates: Array.isArray(sp.possible_duplicates) ? sp.possible_duplicates : [],
-        warnings, identifiers: sp.identifiers, preferences: sp.preferences, segment: sp.segment,
+      customerCard(customer, { warnings, identifiers: sp.identifiers, preferences: sp.preferences, segment: sp.segment,
         value: sp.value, tier: sp.tier ?? customer?.tier ?? null }),
       contact ? h("section", { class: "this-contact" }, h("h4", {}, T.thisContact),
         h("p", {}, channelBadge(contact.channel), " ", h("strong", {}, text(contact.subject) || T.noSubject)),
@@ -860,11 +884,11 @@ function caseHeader(kase) {
 
 function customerSection(customer, duplicates, contactId) {
   const section = h("section", { class: "customer" }, h("h3", { class: "sr-only" }, T.customer));
-  let card = customerCard(customer, { duplicates });
+  let card = customerCard(customer);
   const editing = h("details", { class: "edit-customer" }, h("summary", {}, T.editCustomer), customerForm(customer, contactId, (updated) => {
     Object.assign(customer, updated);
     state.names.set(customer.id, customer.display_name ?? "");
-    const fresh = customerCard(customer, { duplicates });
+    const fresh = customerCard(customer);
     card.replaceWith(fresh);
     card = fresh;
     editing.open = false;
