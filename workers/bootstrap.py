@@ -26,9 +26,11 @@ from channels.voice.bridge import CallBridge
 from channels.voice.control import CallControl
 from channels.voice.cti import CtiEvents
 from channels.voice.outbound import ClickToCall, TwilioAccount
+from channels.voice.references import phone_menu
 from channels.voice.service import VoiceService
 from channels.voice.signature import TwilioSignatures
 from channels.voice.verification import CodeMail, PhoneVerification
+from channels.webforms import catalogue as form_catalogue
 from channels.webforms.submissions import Confirmations, FormSubmissions
 from core.bus.inprocess import InProcessBus
 from core.bus.push import InProcessPush, RedisPush
@@ -37,8 +39,9 @@ from core.config import Settings, redacted
 from core.domain.clock import Clock, SystemClock
 from core.domain.surveys import SurveyKind
 from core.ports import EventBus, Push, UnitOfWork
+from core.services import queue_references
 from core.services.access import Access
-from core.services.agents import AgentAdmin
+from core.services.agents import CORE_QUEUE_REFERENCES, AgentAdmin
 from core.services.cases import CaseUpdates
 from core.services.identity_links import IdentityLinks
 from core.services.ingest import ContactIngestion
@@ -147,7 +150,9 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             queries=Queries(read_uow, default_region=region),
             access=Access(uow, read_uow, clock, session_ttl=timedelta(
                 hours=settings.session_ttl_hours)),
-            agents=AgentAdmin(uow, read_uow, clock),
+            agents=AgentAdmin(uow, read_uow, clock, queue_references=(
+                *CORE_QUEUE_REFERENCES, phone_menu,
+                queue_references.documents({form_catalogue.KEY: "the web forms"}))),
             instance=f"{socket.gethostname()}-{os.getpid()}",
             push=push,
             loader=loader,

@@ -29,6 +29,8 @@ class AuditAction(StrEnum):
     TEAM_CREATED = "team.created"
     QUEUE_CREATED = "queue.created"
     QUEUE_CHANGED = "queue.changed"
+    QUEUE_REMOVED = "queue.removed"  # archived: kept for history, nothing new goes there
+    TEAM_RENAMED = "team.renamed"
     RULES_SAVED = "routing.rules_saved"
     RULES_PUBLISHED = "routing.rules_published"
     RULES_ROLLED_BACK = "routing.rules_rolled_back"

@@ -64,6 +64,9 @@ class Queue:
     name: str
     team_id: str | None = None
     description: str | None = None
+    # A removed queue is archived, not deleted: past contacts and reports still name it,
+    # but nothing new can be sent to it (docs/console.md, "Queues and teams").
+    archived_at: datetime | None = None
 
 
 @dataclass(slots=True, kw_only=True)

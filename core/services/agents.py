@@ -21,6 +21,24 @@ from core.domain.workforce import DEFAULT_CAPACITY, Agent, Queue, Team, Tier
 from core.identity.normalise import normalise_phone
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services import audit
+from core.services.queue_references import (
+    ReferenceFinder,
+    documents,
+    live_work,
+    published_rules,
+    references,
+)
+from core.services.screen_pop import KNOWLEDGE_KEY, SCRIPTS_KEY
+
+# What refers to a queue as far as the core knows; channels add theirs (bootstrap).
+CORE_QUEUE_REFERENCES: tuple[ReferenceFinder, ...] = (
+    live_work, published_rules,
+    documents({SCRIPTS_KEY: "the desk's scripts", KNOWLEDGE_KEY: "the knowledge snippets",
+               "desk.dispositions": "the dispositions"}))
+
+
+class QueueInUse(Conflict):
+    """Something live still sends work to the queue, or holds work from it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,10 +71,12 @@ class QueueChanges:
 
 class AgentAdmin:
     def __init__(self, uow: UnitOfWorkFactory, read_uow: UnitOfWorkFactory,
-                 clock: Clock) -> None:
+                 clock: Clock, *,
+                 queue_references: Sequence[ReferenceFinder] = CORE_QUEUE_REFERENCES) -> None:
         self._uow = uow
         self._read_uow = read_uow
         self._clock = clock
+        self._queue_references = tuple(queue_references)
 
     async def create(self, *, name: str, username: str, changes: AgentChanges,
                      actor: Actor) -> Agent:
@@ -111,10 +131,57 @@ class AgentAdmin:
             await uow.commit()
         return team
 
+    async def rename_team(self, team_id: str, name: str, *, actor: Actor) -> Team:
+        async with self._uow() as uow:
+            teams = {t.id: t for t in await uow.workforce.list_teams()}
+            team = teams.get(team_id)
+            if team is None:
+                raise NotFound("team", team_id)
+            if any(t.name == name and t.id != team_id for t in teams.values()):
+                raise Conflict(f"another team is called {name!r}")
+            renamed = Team(id=team.id, name=name)
+            if renamed.name != team.name:
+                await uow.workforce.save_team(renamed)
+                await audit.record(uow, at=self._clock.now(), actor=actor,
+                                   action=AuditAction.TEAM_RENAMED, subject_kind="team",
+                                   subject_id=team.id,
+                                   details={"from": team.name, "to": renamed.name})
+                await uow.commit()
+        return renamed
+
+    async def remove_queue(self, queue_id: str, *,
+                           actor: Actor) -> tuple[Queue, Sequence[str]]:
+        """Archive the queue unless something live refers to it (``QueueInUse`` names
+        what). Its agents stop serving it; its name and id stay taken, so past contacts
+        and reports keep naming it. Returns the queue and the agents taken off it."""
+        async with self._uow() as uow:
+            queue = await uow.workforce.get_queue(queue_id)
+            if queue is None:
+                raise NotFound("queue", queue_id)
+            found = await references(uow, queue_id, self._queue_references)
+            if found:
+                raise QueueInUse(f"queue {queue_id!r} is still in use: {'; '.join(found)}")
+            now = self._clock.now()
+            queue.archived_at = now
+            await uow.workforce.save_queue(queue)
+            serving = [a for a in await uow.workforce.list_agents()
+                       if queue_id in a.queue_ids]
+            for agent in serving:
+                agent.queue_ids = [q for q in agent.queue_ids if q != queue_id]
+                await uow.workforce.save_agent(agent)
+            detached = [a.id for a in serving]
+            await audit.record(uow, at=now, actor=actor, action=AuditAction.QUEUE_REMOVED,
+                               subject_kind="queue", subject_id=queue_id,
+                               details={**_queue_facts(queue), "agents": detached})
+            await uow.commit()
+        return queue, detached
+
     async def create_queue(self, queue: Queue, *, actor: Actor) -> Queue:
         async with self._uow() as uow:
-            if any(q.id == queue.id for q in await uow.workforce.list_queues()):
+            every = await uow.workforce.list_queues(archived=True)
+            if any(q.id == queue.id for q in every):
                 raise Conflict(f"queue {queue.id!r} exists")
+            _name_free(every, queue)
             if queue.team_id and queue.team_id not in {
                     t.id for t in await uow.workforce.list_teams()}:
                 raise InvalidInput({"team": f"no team {queue.team_id!r}"})
@@ -139,6 +206,7 @@ class AgentAdmin:
                 id=queue.id, name=queue.name if changes.name is None else changes.name,
                 team_id=team_id, description=queue.description
                 if isinstance(changes.description, Keep) else changes.description)
+            _name_free(await uow.workforce.list_queues(archived=True), updated)
             await uow.workforce.save_queue(updated)
             before, after = _queue_facts(queue), _queue_facts(updated)
             if before != after:
@@ -150,9 +218,11 @@ class AgentAdmin:
             await uow.commit()
         return updated
 
-    async def teams_and_queues(self) -> tuple[Sequence[Team], Sequence[Queue]]:
+    async def teams_and_queues(self, *, archived: bool = False
+                               ) -> tuple[Sequence[Team], Sequence[Queue]]:
         async with self._read_uow() as uow:
-            return await uow.workforce.list_teams(), await uow.workforce.list_queues()
+            return await uow.workforce.list_teams(), \
+                await uow.workforce.list_queues(archived=archived)
 
 
 async def _check_references(uow: UnitOfWork, changes: AgentChanges) -> None:
@@ -205,6 +275,14 @@ def _facts(agent: Agent) -> dict[str, object]:
             "queue_ids": list(agent.queue_ids), "skills": dict(agent.skills),
             "capacity": {channel.value: n for channel, n in agent.capacity.items()},
             "active": agent.active}
+
+
+def _name_free(queues: Sequence[Queue], queue: Queue) -> None:
+    taken = next((q for q in queues if q.name == queue.name and q.id != queue.id), None)
+    if taken is not None:
+        raise Conflict(f"queue {taken.id!r} is called {queue.name!r} already"
+                       + (" (removed, but its name stays with its history)"
+                          if taken.archived_at else ""))
 
 
 def _queue_facts(queue: Queue) -> dict[str, object]:

@@ -92,7 +92,9 @@ class Reports:
             work = await uow.reports.work(start, end, now=now)
             wrap_ups = await uow.reports.wrap_ups(start, end)
             satisfaction = await uow.surveys.summary_between(since=start, until=end)
-            queue_names = {q.id: q.name for q in await uow.workforce.list_queues()}
+            # Removed queues too: past contacts in them are reported under their name.
+            queue_names = {q.id: q.name
+                           for q in await uow.workforce.list_queues(archived=True)}
             agent_names = {a.id: a.name for a in await uow.workforce.list_agents()}
         return {
             "period": period.to_document(),

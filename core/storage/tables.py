@@ -187,6 +187,7 @@ queues = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("team_id", ID, sa.ForeignKey("teams.id")),
     sa.Column("description", sa.Text),
+    sa.Column("archived_at", UTCDateTime),  # removed: kept for history (migration 0014)
 )
 
 agents = sa.Table(

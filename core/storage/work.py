@@ -73,6 +73,10 @@ class SqlWork:
         ).order_by(work_items.c.created_at.desc()).limit(1))).mappings().first()
         return _item(r) if r else None
 
+    async def live_in_queue(self, queue_id: str) -> int:
+        return int((await self._conn.execute(sa.select(sa.func.count()).where(
+            work_items.c.queue_id == queue_id, work_items.c.status.in_(LIVE)))).scalar_one())
+
     async def save_item(self, item: WorkItem) -> None:
         values = _item_values(item)
         values["version"] = item.version + 1

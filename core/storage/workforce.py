@@ -32,11 +32,17 @@ class SqlWorkforce:
 
     async def add_queue(self, queue: Queue) -> None:
         await self._conn.execute(queues.insert().values(
-            id=queue.id, name=queue.name, team_id=queue.team_id, description=queue.description))
+            id=queue.id, name=queue.name, team_id=queue.team_id, description=queue.description,
+            archived_at=queue.archived_at))
 
     async def save_queue(self, queue: Queue) -> None:
         await self._conn.execute(queues.update().where(queues.c.id == queue.id).values(
-            name=queue.name, team_id=queue.team_id, description=queue.description))
+            name=queue.name, team_id=queue.team_id, description=queue.description,
+            archived_at=queue.archived_at))
+
+    async def save_team(self, team: Team) -> None:
+        await self._conn.execute(teams.update().where(teams.c.id == team.id).values(
+            name=team.name))
 
     async def add_agent(self, agent: Agent) -> None:
         try:
@@ -82,24 +88,31 @@ class SqlWorkforce:
             sa.select(agents).where(agents.c.id == agent_id))).mappings().first()
         return _agent(r) if r else None
 
-    async def get_queue(self, queue_id: str) -> Queue | None:
-        r = (await self._conn.execute(
-            sa.select(queues).where(queues.c.id == queue_id))).mappings().first()
-        return Queue(id=r["id"], name=r["name"], team_id=r["team_id"],
-                     description=r["description"]) if r else None
+    async def get_queue(self, queue_id: str, *, archived: bool = False) -> Queue | None:
+        query = sa.select(queues).where(queues.c.id == queue_id)
+        if not archived:
+            query = query.where(queues.c.archived_at.is_(None))
+        r = (await self._conn.execute(query)).mappings().first()
+        return _queue(r) if r else None
 
     async def list_agents(self) -> list[Agent]:
         rows = (await self._conn.execute(sa.select(agents).order_by(agents.c.name))).mappings()
         return [_agent(r) for r in rows]
 
-    async def list_queues(self) -> list[Queue]:
-        rows = (await self._conn.execute(sa.select(queues).order_by(queues.c.name))).mappings()
-        return [Queue(id=r["id"], name=r["name"], team_id=r["team_id"],
-                      description=r["description"]) for r in rows]
+    async def list_queues(self, *, archived: bool = False) -> list[Queue]:
+        query = sa.select(queues).order_by(queues.c.name)
+        if not archived:
+            query = query.where(queues.c.archived_at.is_(None))
+        return [_queue(r) for r in (await self._conn.execute(query)).mappings()]
 
     async def list_teams(self) -> list[Team]:
         rows = (await self._conn.execute(sa.select(teams).order_by(teams.c.name))).mappings()
         return [Team(id=r["id"], name=r["name"]) for r in rows]
+
+
+def _queue(r: sa.RowMapping) -> Queue:
+    return Queue(id=r["id"], name=r["name"], team_id=r["team_id"],
+                 description=r["description"], archived_at=r["archived_at"])
 
 
 def _agent(r: sa.RowMapping) -> Agent:

@@ -120,12 +120,12 @@ async def test_a_supervisor_renames_a_queue_moves_it_and_changes_its_description
                                      headers=supervisor)
     assert renamed.status == 200, await renamed.text()
     assert await renamed.json() == {"id": "q_shop", "name": "Winkels", "team": "team_1",
-                                    "description": "Vragen over de winkel"}
+                                    "description": "Vragen over de winkel", "archived_at": None}
     cleared = await api.client.patch("/api/queues/q_shop",
                                      json={"team": None, "description": None},
                                      headers=supervisor)
     assert await cleared.json() == {"id": "q_shop", "name": "Winkels", "team": None,
-                                    "description": None}
+                                    "description": None, "archived_at": None}
     listed = await (await api.client.get("/api/queues", headers=supervisor)).json()
     assert listed["queues"] == [await cleared.json()]
 

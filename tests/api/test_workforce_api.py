@@ -37,7 +37,8 @@ async def test_supervisors_create_teams_and_queues(api: Api) -> None:
     listed = await (await api.client.get("/api/queues", headers=api.headers(Role.AGENT))).json()
     assert listed["teams"] == [{"id": "tweede-lijn", "name": "Tweede lijn"}]
     assert listed["queues"] == [{"id": "klachten", "name": "Klachten", "team": "tweede-lijn",
-                                 "description": "Alle klachten"}]
+                                 "description": "Alle klachten",
+                                 "archived_at": None}]
 
 
 async def test_without_any_queue_a_case_waits_unrouted_instead_of_failing(

@@ -449,7 +449,17 @@ async def test_a_supervisor_manages_agents_queues_sla_hours_the_menu_and_forms(
                                                                                timeout=WAIT_MS)
     queues = {q["id"]: q for q in (await get("/api/queues"))["queues"]}
     assert queues["q_retail"] == {"id": "q_retail", "name": "Winkels Noord", "team": None,
-                                  "description": "Filialen boven de rivieren"}
+                                  "description": "Filialen boven de rivieren", "archived_at": None}
+
+    # A team renamed in its row.
+    await manage.get_by_role("button", name="Tweede lijn wijzigen").click()
+    team = manage.locator('tr.editing[data-team="team_2"]')
+    await team.get_by_label("Naam").fill("Tweede lijn Zuid")
+    await team.get_by_role("button", name="Opslaan").click()
+    await expect(manage.locator('tr[data-team="team_2"] th')).to_have_text("Tweede lijn Zuid",
+                                                                            timeout=WAIT_MS)
+    teams = (await get("/api/queues"))["teams"]
+    assert {t["id"]: t["name"] for t in teams}["team_2"] == "Tweede lijn Zuid"
 
     # SLA policies: a policy without a name is refused at its place; then 6 hours.
     await subnav.get_by_role("button", name="SLA-beleid").click()
@@ -504,6 +514,25 @@ async def test_a_supervisor_manages_agents_queues_sla_hours_the_menu_and_forms(
     choices = routing.locator("li.rule").first.get_by_label("Wachtrij", exact=True)
     await expect(choices.locator('option[value="q_retail"]')).to_have_text("Winkels Noord",
                                                                             timeout=WAIT_MS)
+
+    # A queue the phone menu sends callers to is kept, and the page says why; the new
+    # queue, which nothing uses, goes after asking once more.
+    manage = await screen.open("Beheer")
+    await manage.locator(".subnav").get_by_role("button", name="Wachtrijen en teams").click()
+    general = manage.locator('tr[data-queue="q_general"]')
+    await general.get_by_role("button", name="q_general verwijderen").click()
+    await general.get_by_role("button", name="Ja, verwijderen").click()
+    await expect(general.get_by_role("status")).to_contain_text(
+        "Deze wachtrij is nog in gebruik", timeout=WAIT_MS)
+    await expect(general.get_by_role("status")).to_contain_text("the phone menu")
+    retail = manage.locator('tr[data-queue="q_retail"]')
+    await retail.get_by_role("button", name="Winkels Noord verwijderen").click()
+    await retail.get_by_role("button", name="Ja, verwijderen").click()
+    await expect(retail).to_have_count(0, timeout=WAIT_MS)
+    await expect(manage.locator(".manage-queues > [role=status]")).to_have_text(
+        "Wachtrij Winkels Noord is verwijderd; de geschiedenis blijft.")
+    listed = await get("/api/queues?archived=true")
+    assert {q["id"]: q["archived_at"] is not None for q in listed["queues"]}["q_retail"]
     await screen.nothing_ran()
 
 

@@ -235,18 +235,72 @@ function queuesSection(context) {
     name.focus();
   }
 
+  // Removing asks once more in the row itself; the server refuses (409) while work waits in
+  // the queue or anything routes to it, and says what (shown as text).
+  function confirmRemove(q, tools) {
+    const rowStatus = statusLine();
+    const keep = Array.from(tools.childNodes);
+    const back = () => tools.replaceChildren(...keep);
+    tools.replaceChildren(h("span", null, t("mg.removeQueueAsk", { name: q.name }), " "),
+      h("button", { type: "button", class: "danger", onclick: async () => {
+        try {
+          await api("DELETE", `/api/queues/${encodeURIComponent(q.id)}`);
+          await context.changed();
+          status.say(t("mg.removedQueue", { name: q.name }), "good");
+        } catch (err) {
+          rowStatus.say(err instanceof ApiError && err.status === 409
+            ? t("mg.queueInUse", { reason: err.message }) : problem(err), "bad");
+        }
+      } }, t("mg.removeQueue")),
+      h("button", { type: "button", class: "link", onclick: back }, t("mg.cancel")), rowStatus);
+  }
+
+  function renameTeam(tm, row) {
+    const name = h("input", { type: "text", value: tm.name, maxlength: "200", required: true,
+      "data-path": "name", "aria-label": t("mg.name") });
+    const rowStatus = statusLine();
+    const editing = h("tr", { class: "editing", dataset: { team: tm.id } },
+      h("td", null, name, rowStatus), h("td", null, h("code", null, tm.id)),
+      h("td", { class: "row-tools" },
+        h("button", { type: "button", class: "primary", onclick: async () => {
+          showFieldErrors(editing, {});
+          try {
+            const saved = await api("PATCH", `/api/teams/${encodeURIComponent(tm.id)}`,
+              { name: name.value.trim() });
+            await context.changed();
+            status.say(t("mg.savedTeam", { name: saved.name }), "good");
+          } catch (err) {
+            if (err instanceof ApiError && err.status === 409) rowStatus.say(t("mg.teamNameTaken"), "bad");
+            else saveFailed(editing, rowStatus, err);
+          }
+        } }, t("mg.save")),
+        h("button", { type: "button", class: "link", onclick: () => editing.replaceWith(row) },
+          t("mg.cancel"))));
+    row.replaceWith(editing);
+    name.focus();
+  }
+
   function render() {
     const teamName = (id) => (catalogue.teams.find((tm) => tm.id === id) || { name: id || "—" }).name;
     replace(queuesBody, catalogue.queues.map((q) => {
       const row = h("tr", { dataset: { queue: q.id } },
         h("th", { scope: "row" }, q.name), h("td", null, h("code", null, q.id)),
         h("td", null, teamName(q.team)), h("td", null, q.description || "—"));
-      row.appendChild(h("td", null, h("button", { type: "button", class: "link",
-        "aria-label": t("mg.editName", { name: q.name }), onclick: () => editRow(q, row) }, t("mg.edit"))));
+      const tools = h("td", { class: "row-tools" }, h("button", { type: "button", class: "link",
+        "aria-label": t("mg.editName", { name: q.name }), onclick: () => editRow(q, row) }, t("mg.edit")),
+      h("button", { type: "button", class: "link",
+        "aria-label": t("mg.removeName", { name: q.name }), onclick: () => confirmRemove(q, tools) },
+      t("mg.remove")));
+      row.appendChild(tools);
       return row;
     }));
-    replace(teamsBody, catalogue.teams.map((tm) => h("tr", { dataset: { team: tm.id } },
-      h("th", { scope: "row" }, tm.name), h("td", null, h("code", null, tm.id)))));
+    replace(teamsBody, catalogue.teams.map((tm) => {
+      const row = h("tr", { dataset: { team: tm.id } },
+        h("th", { scope: "row" }, tm.name), h("td", null, h("code", null, tm.id)));
+      row.appendChild(h("td", null, h("button", { type: "button", class: "link",
+        "aria-label": t("mg.editName", { name: tm.name }), onclick: () => renameTeam(tm, row) }, t("mg.edit"))));
+      return row;
+    }));
     replace(teamChoice, h("option", { value: "" }, t("mg.noTeam")),
       catalogue.teams.map((tm) => h("option", { value: tm.id }, tm.name)));
   }
@@ -293,7 +347,7 @@ function queuesSection(context) {
     })),
     h("h3", null, t("mg.teams")),
     h("table", { class: "grid" }, h("thead", null, h("tr", null,
-      [t("mg.name"), t("mg.id")].map((c) => h("th", { scope: "col" }, c)))), teamsBody),
+      [t("mg.name"), t("mg.id"), ""].map((c) => h("th", { scope: "col" }, c)))), teamsBody),
     creator(t("mg.newTeam"), [[t("mg.id"), tId], [t("mg.name"), tName]], "/api/teams",
       () => ({ id: tId.value.trim(), name: tName.value.trim() })));
 
