@@ -5,6 +5,10 @@ SQLite runs in WAL mode so readers never block the writer. Write transactions st
 SQLITE_BUSY without waiting when another writer committed in between, which would surface
 as a spurious error under concurrency. pysqlite's own transaction handling is disabled for
 that (the SQLAlchemy-documented recipe), so we emit BEGIN ourselves.
+
+Statements go through :mod:`core.storage.sqlite_driver`: one thread hop per statement
+instead of aiosqlite's four, because a writer holds SQLite's write lock for every hop of
+its transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from core.storage.sqlite_driver import one_hop_dbapi
 
 WRITE = {"sqlite_begin": "BEGIN IMMEDIATE"}
 
@@ -35,7 +41,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
     database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30},
+                                 module=one_hop_dbapi())
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
