@@ -7,7 +7,8 @@ so a channel adapter may retry freely after a crash.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,7 +36,10 @@ from core.identity.resolver import (
     skeletons,
 )
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.services.group_commit import GroupCommit
 from core.services.identities import observed_identifiers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,32 +57,78 @@ class IngestResult:
 AlsoInTransaction = Callable[[UnitOfWork, IngestResult], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    cmd: IngestContact
+    observed: list[Observed]
+    also: AlsoInTransaction | None
+
+
 class ContactIngestion:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, default_region: str) -> None:
+    """Contacts that arrive together are stored together: concurrent calls to ``ingest``
+    share one transaction (:class:`GroupCommit`, up to ``max_batch`` contacts), and each
+    call returns once its own contact is committed. If any contact of a batch fails, the
+    batch is rolled back and every contact in it is stored again on its own, so one bad
+    contact costs the others nothing but time."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, default_region: str,
+                 max_batch: int = 100) -> None:
         self._uow = uow
         self._clock = clock
         self._default_region = default_region
+        self._group: GroupCommit[_Arrival, IngestResult] = GroupCommit(
+            self._store_batch, max_batch=max_batch)
 
     async def ingest(self, cmd: IngestContact, *,
                      also: AlsoInTransaction | None = None) -> IngestResult:
         observed = observed_identifiers(cmd.party, cmd.channel, self._default_region)
         if not observed:
             raise InvalidInput({"from": "give at least one of email, phone, visitor_id, crm_id"})
+        return await self._group.submit(_Arrival(cmd, observed, also))
+
+    async def _store_batch(self, batch: Sequence[_Arrival]) -> list[IngestResult | Exception]:
+        if len(batch) > 1:
+            try:
+                async with self._uow() as uow:
+                    # In order, in one transaction: a contact sees the customers and cases
+                    # the ones before it created, exactly as if they had committed first.
+                    results = [await self._ingest_in(uow, arrival) for arrival in batch]
+                    await uow.commit()
+                return list(results)
+            except Exception:  # each contact is tried again on its own below
+                log.debug("a batch of %d contacts failed; storing them one by one",
+                          len(batch), exc_info=True)
+        outcomes: list[IngestResult | Exception] = []
+        for arrival in batch:
+            try:
+                outcomes.append(await self._ingest_alone(arrival))
+            except Exception as err:  # noqa: BLE001 - the error belongs to that caller
+                outcomes.append(err)
+        return outcomes
+
+    async def _ingest_in(self, uow: UnitOfWork, arrival: _Arrival) -> IngestResult:
+        cmd, observed = arrival.cmd, arrival.observed
+        stored = await uow.contacts.get_by_ref(cmd.channel.value, cmd.external_id)
+        if stored is not None:
+            return _already(stored)
+        await uow.customers.lock_keys(matchable_keys(observed))
+        resolution = resolve(
+            observed,
+            holders=await uow.customers.holders(lookup_keys(observed)),
+            skeleton_holders=await uow.customers.holders_by_skeleton(skeletons(observed)),
+        )
+        result = await self._store(uow, cmd, resolution)
+        if arrival.also is not None:
+            await arrival.also(uow, result)
+        return result
+
+    async def _ingest_alone(self, arrival: _Arrival) -> IngestResult:
+        cmd = arrival.cmd
         try:
             async with self._uow() as uow:
-                stored = await uow.contacts.get_by_ref(cmd.channel.value, cmd.external_id)
-                if stored is not None:
-                    return _already(stored)
-                await uow.customers.lock_keys(matchable_keys(observed))
-                resolution = resolve(
-                    observed,
-                    holders=await uow.customers.holders(lookup_keys(observed)),
-                    skeleton_holders=await uow.customers.holders_by_skeleton(skeletons(observed)),
-                )
-                result = await self._store(uow, cmd, resolution)
-                if also is not None:
-                    await also(uow, result)
-                await uow.commit()
+                result = await self._ingest_in(uow, arrival)
+                if not result.duplicate:
+                    await uow.commit()
                 return result
         except AlreadyStored:
             # Lost a race with a concurrent delivery of the same contact: report the winner.
