@@ -45,6 +45,19 @@ def _consumer(services: Services, name: str) -> str:
     return f"{name}-{services.instance}"
 
 
+def opens_a_case(envelope: Envelope) -> bool:
+    return envelope.topic == "case.opened" and bool(envelope.payload.get("contact_id"))
+
+
+SLA_CHANGES = frozenset({"status", "type", "priority", "first_responded"})
+
+
+def moves_sla_clocks(envelope: Envelope) -> bool:
+    changes = envelope.payload.get("changes")
+    return envelope.topic == "case.updated" and isinstance(changes, dict) \
+        and bool(changes.keys() & SLA_CHANGES)
+
+
 async def run_router(services: Services, stop: asyncio.Event) -> None:
     metrics = services.metrics
     timings: list[tuple[float, float]] = []  # this batch's (decision, arrival → queued)
@@ -61,7 +74,7 @@ async def run_router(services: Services, stop: asyncio.Event) -> None:
             timings.append((routed.decision_s, (routed.work_item.enqueued_at
                                                 - envelope.occurred_at).total_seconds()))
 
-    routed = idempotent_batch(ROUTER_GROUP, services.uow, route)
+    routed = idempotent_batch(ROUTER_GROUP, services.uow, route, wants=opens_a_case)
 
     async def route_batch(envelopes: Sequence[Envelope]) -> None:
         timings.clear()  # what a failed attempt measured was rolled back with it
@@ -85,15 +98,15 @@ async def run_sla_follower(services: Services, stop: asyncio.Event) -> None:
         if envelope.topic != "case.updated":
             return
         changes = envelope.payload.get("changes") or {}
-        followed = {"status", "type", "priority", "first_responded"}
-        if isinstance(changes, dict) and changes.keys() & followed:
+        if isinstance(changes, dict) and changes.keys() & SLA_CHANGES:
             with log_fields(**event_log_fields(envelope.id, envelope.payload)):
                 await follow_case_change(uow, str(envelope.payload["case_id"]), changes,
                                          services.clock.now())
 
     await services.bus.consume_batches(
         group=SLA_GROUP, consumer=_consumer(services, "sla"),
-        handler=idempotent_batch(SLA_GROUP, services.uow, follow), stop=stop)
+        handler=idempotent_batch(SLA_GROUP, services.uow, follow, wants=moves_sla_clocks),
+        stop=stop)
 
 
 async def _loop(stop: asyncio.Event, wake: asyncio.Event, name: str,
