@@ -9,7 +9,8 @@ the agent, and the desk's script and knowledge documents; then, without the data
   verified, invalid, look-alike characters, shared with a possible duplicate);
 * ``warnings`` lists what the agent must not miss: uncertain identity, a possible
   duplicate, another open complaint, an SLA clock breached;
-* preferences carry the consent the record holds (surveys, until an opt-out);
+* preferences carry the consent the record holds (surveys, until an opt-out), and
+  ``satisfaction`` the customer's latest survey answer (CSAT/NPS and comment);
 * SLA clocks get their state at ``now`` (running, warning, paused, breached, stopped);
 * the newest internal notes on the offered case come along (what a colleague wrote about
   it before this contact, e.g. "called twice, promised a callback");
@@ -38,7 +39,7 @@ from core.domain.errors import NotFound
 from core.domain.notes import Note
 from core.domain.routing import ConfigDocument
 from core.domain.sla import SlaClock
-from core.domain.surveys import SurveySubject
+from core.domain.surveys import SurveyResponse, SurveySubject
 from core.domain.work import Offer
 from core.domain.workforce import Agent
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -185,6 +186,7 @@ class ScreenPop:
     identifiers: tuple[IdentifierCheck, ...]
     warnings: tuple[PopWarning, ...]
     preferences: Preferences
+    satisfaction: SurveyResponse | None  # the customer's latest survey answer
     open_cases: tuple[OpenCase, ...]
     last_contacts: tuple[Contact, ...]  # the newest on each channel, newest first
     timeline: tuple[Contact, ...]  # the newest overall, newest first
@@ -243,6 +245,7 @@ class ScreenPops:
         documents = await uow.routing.get_documents([SCRIPTS_KEY, KNOWLEDGE_KEY])
         agent = await uow.workforce.get_agent(agent_id) if agent_id else None
         surveys = await uow.surveys.subject(customer_id)
+        answered = await uow.surveys.responses_for_customer(customer_id, limit=1)
         notes = await uow.notes.latest_for_case(case.id, limit=NOTES_LIMIT) if case else []
         now = self._clock.now()
 
@@ -258,6 +261,7 @@ class ScreenPops:
             warnings=tuple(warnings(checks, duplicates, views)),
             preferences=Preferences(channel=customer.preferred_channel,
                                     language=customer.language, consent=consent(surveys)),
+            satisfaction=answered[0] if answered else None,
             open_cases=views, last_contacts=tuple(last), timeline=tuple(timeline.contacts),
             possible_duplicates=tuple(duplicates), case=case, notes=tuple(notes),
             contact=contact,

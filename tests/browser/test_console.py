@@ -24,6 +24,7 @@ import pytest
 
 from channels.webforms import catalogue
 from channels.webforms.definitions import DEMO_FORMS
+from core.domain.channels import Channel
 from core.domain.workforce import Role
 from core.storage.tables import teams
 from tests.support.centre import ALL_WORKERS, Centre, available, running_centre
@@ -338,6 +339,13 @@ async def test_hostile_names_and_texts_are_shown_as_text_everywhere(
     await centre.publish(rules)
     evil = await contact(centre, 1, subject=HOSTILE, body=HOSTILE, case_type="complaint",
                          name=HOSTILE)
+    # The complainant rated an earlier answer, in hostile words: the complaints list shows it.
+    asked = await centre.services.surveys.start(customer_id=evil["customer_id"],
+                                                channel=Channel.EMAIL,
+                                                contact_id=evil["contact_id"])
+    assert asked is not None
+    await centre.services.surveys.record_answer(asked.id, channel=Channel.EMAIL, score=1,
+                                                comment=HOSTILE, language="nl")
     menu = await (await centre.client.get("/api/voice/menu", headers=supervisor)).json()
     menu["greeting"]["nl"] = HOSTILE
     stored = await centre.client.put("/api/voice/menu", json=menu, headers=supervisor)
@@ -377,7 +385,8 @@ async def test_hostile_names_and_texts_are_shown_as_text_everywhere(
     complaints = await screen.open("Klachten")
     row = complaints.locator(f'tr[data-case="{evil["case_id"]}"]')
     await expect(row.locator("td.subject")).to_have_text(HOSTILE, timeout=WAIT_MS)
-    await expect(row.locator("td.customer")).to_have_text(HOSTILE, timeout=WAIT_MS)
+    await expect(row.locator("td.customer .survey q")).to_have_text(HOSTILE, timeout=WAIT_MS)
+    await expect(row.locator("td.customer")).to_contain_text(HOSTILE + "tevreden 1/5")
 
     assert await page.locator("#console img").count() == 0
     await screen.nothing_ran()

@@ -25,6 +25,8 @@ from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
 
 from core.config import MailboxSettings
+from core.domain.channels import Channel
+from core.domain.surveys import SurveyKind
 from core.domain.workforce import Role
 from core.storage.tables import outbound_messages
 from tests.support.centre import Centre, receive, running_centre
@@ -506,6 +508,13 @@ async def test_a_case_waiting_with_notes_pops_them_and_each_identity_warning_onc
     noted = await centre.client.post(f"/api/cases/{waiting['case_id']}/notes",
                                      headers=centre.supervisor, json={"text": XSS_NAME})
     assert noted.status == 201, await noted.text()
+    # Karin answered a survey about her letter: unhappy, in words that must stay words.
+    asked = await centre.services.surveys.start(
+        customer_id=karin["customer_id"], channel=Channel.EMAIL, case_id=karin["case_id"],
+        contact_id=karin["contact_id"], kind=SurveyKind.BOTH)
+    assert asked is not None
+    await centre.services.surveys.record_answer(asked.id, channel=Channel.EMAIL, score=2,
+                                                nps=4, comment=XSS_BODY, language="nl")
 
     page = await desk(centre, browser, "fenna")
     await go_available(page)
@@ -525,6 +534,11 @@ async def test_a_case_waiting_with_notes_pops_them_and_each_identity_warning_onc
     described = await claimed.get_attribute("aria-describedby")
     assert described is not None
     await expect(pop.locator(f"#{described}")).to_contain_text("kvisser@example.com")
+    satisfaction = pop.locator(".satisfaction")
+    await expect(satisfaction).to_contain_text("tevreden 2/5")
+    await expect(satisfaction).to_contain_text("aanbevelen 4/10")
+    await expect(satisfaction.locator(".survey-comment")).to_have_text(XSS_BODY)
+    assert await satisfaction.locator("img, a, svg").count() == 0
     await shoot(page, "pop-notes")
     await pop.get_by_role("button", name="Aannemen").click()
 
@@ -539,6 +553,8 @@ async def test_a_case_waiting_with_notes_pops_them_and_each_identity_warning_onc
     await expect(card.locator(".warnings")).to_contain_text("kvisser@example.com")
     await expect(customer.get_by_text("+31687650000 of", exact=False)).to_have_count(1)
     await expect(card.locator(".identifiers .badge.warn")).to_have_count(0)
+    await expect(card.locator(".satisfaction .survey-comment")).to_have_text(XSS_BODY)
+    await expect(card.locator(".satisfaction")).to_contain_text("tevreden 2/5")
     await shoot(page, "panel-warnings")
     await no_script_ran(page)
     await page.close()

@@ -17,6 +17,7 @@ import pytest
 
 from core.domain.channels import Channel, Direction
 from core.domain.commands import IngestContact, Party
+from core.domain.surveys import SurveyKind
 from routing.scripts import DEMO_KNOWLEDGE, DEMO_SCRIPTS
 from tests.support.centre import Centre, available, receive, running_centre
 
@@ -196,6 +197,7 @@ async def test_a_customer_with_nothing_to_warn_about_pops_without_warnings(
     [history] = pop["timeline"]
     assert (history["transcript"], history["truncated"]) == (long[:2000], True)
     assert pop["warnings"] == [] and pop["possible_duplicates"] == []
+    assert pop["satisfaction"] is None  # never asked
     assert (pop["script"], pop["knowledge"]) == (None, [])
     assert [c["current"] for c in pop["open_cases"]] == [True]
     assert [c["channel"] for c in pop["last_contacts"]] == ["chat"]
@@ -221,6 +223,14 @@ async def test_a_transferred_case_pops_with_what_the_first_agent_noted(
         assert (await centre.client.post(notes, headers=anna_headers,
                                          json={"text": text})).status == 201
         centre.clock.advance(timedelta(seconds=1))
+    # Piet rated an earlier contact: the pop shows his latest answer, comment and all.
+    surveys = centre.services.surveys
+    asked = await surveys.start(customer_id=sent["customer_id"], channel=Channel.EMAIL,
+                                contact_id=sent["contact_id"], case_id=sent["case_id"],
+                                kind=SurveyKind.BOTH)
+    assert asked is not None
+    await surveys.record_answer(asked.id, channel=Channel.EMAIL, score=2, nps=3,
+                                comment="<i>Te traag</i>", language="nl")
     # Bram is there before the case comes back (nothing waits for him to miss meanwhile).
     bram = await available(centre, bram_headers)
     await anna.send_json({"type": "transfer", "case_id": sent["case_id"], "queue": "q_general"})
@@ -233,3 +243,6 @@ async def test_a_transferred_case_pops_with_what_the_first_agent_noted(
     assert [(n["text"], n["author"]) for n in again["screen_pop"]["notes"]] == [
         ("<b>Bedrag</b> klopt niet; naar Bram.", "Anna"),
         ("Factuur 2026-118 gecontroleerd.", "Anna")]
+    rated = again["screen_pop"]["satisfaction"]
+    assert (rated["score"], rated["nps"], rated["comment"], rated["channel"]) == (
+        2, 3, "<i>Te traag</i>", "email")

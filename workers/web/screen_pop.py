@@ -53,6 +53,8 @@ def pop_json(pop: ScreenPop) -> dict[str, Any]:
         "identifiers": [_identifier(i) for i in pop.identifiers],
         "warnings": [_warning(w) for w in pop.warnings],
         "preferences": _preferences(pop),
+        "satisfaction": serialize.survey_response(pop.satisfaction)
+        if pop.satisfaction else None,
         "open_cases": [_open_case(o) for o in pop.open_cases],
         "last_contacts": [_history(x) for x in pop.last_contacts],
         "timeline": [_history(x) for x in pop.timeline],

@@ -1,5 +1,6 @@
 // Complaints: every open complaint (new, open or pending) with its age, oldest first, from
-// GET /api/cases?type=complaint&status=…; the customer's name is looked up per case.
+// GET /api/cases?type=complaint&status=…; the customer's name, and their latest survey
+// answer (CSAT/NPS with the comment, shown as text), are looked up per case.
 
 import {
   api, fmtDateTime, fmtDuration, h, label, problem, replace, statusLine, t,
@@ -15,7 +16,7 @@ export function mountComplaints(panel, context) {
   const body = h("tbody");
   const queueFilter = h("select", { class: "queue-filter", "aria-label": t("cp.queue") });
   const counts = h("p", { class: "counts" });
-  const customers = new Map(); // id -> name (or a promise of it)
+  const customers = new Map(); // id -> { name, survey } (or a promise of it)
   let complaints = [];
   let catalogue = null;
 
@@ -44,19 +45,37 @@ export function mountComplaints(panel, context) {
       late ? h("small", null, t("cp.overdue")) : null);
   }
 
+  function satisfaction(survey) {
+    if (!survey) return null;
+    const scores = [
+      typeof survey.score === "number" ? t("cp.csat", { n: survey.score }) : null,
+      typeof survey.nps === "number" ? t("cp.nps", { n: survey.nps }) : null,
+    ].filter(Boolean).join(" · ");
+    return h("div", { class: "survey", title: t("cp.surveyOn", { date: fmtDateTime(survey.answered_at) }) },
+      h("span", { class: survey.score != null && survey.score <= 2 ? "low" : null }, scores),
+      survey.comment ? h("q", null, survey.comment) : null);
+  }
+
+  function showCustomer(cell, known) {
+    cell.replaceChildren(known.name, satisfaction(known.survey) || "");
+  }
+
   function customerCell(c) {
-    const cell = h("td", { class: "customer" }, customers.has(c.customer_id)
-      && typeof customers.get(c.customer_id) === "string" ? customers.get(c.customer_id) : "…");
+    const cell = h("td", { class: "customer" });
+    const known = customers.get(c.customer_id);
+    if (known && !(known instanceof Promise)) showCustomer(cell, known);
+    else cell.textContent = "…";
     if (!customers.has(c.customer_id)) {
       customers.set(c.customer_id, api("GET", `/api/customers/${encodeURIComponent(c.customer_id)}`)
-        .then((found) => found.display_name || t("cp.unknownName"))
-        .catch(() => t("cp.unknownName"))
-        .then((name) => {
-          customers.set(c.customer_id, name);
+        .then((found) => ({ name: found.display_name || t("cp.unknownName"),
+          survey: found.surveys?.items?.[0] || null }))
+        .catch(() => ({ name: t("cp.unknownName"), survey: null }))
+        .then((found) => {
+          customers.set(c.customer_id, found);
           for (const node of body.querySelectorAll(`tr[data-customer="${CSS.escape(c.customer_id)}"] td.customer`)) {
-            node.textContent = name;
+            showCustomer(node, found);
           }
-          return name;
+          return found;
         }));
     }
     return cell;

@@ -298,6 +298,9 @@ const nl = {
   "cp.overdue": "te laat",
   "cp.none": "Geen open klachten.",
   "cp.unknownName": "(onbekend)",
+  "cp.csat": "tevreden {n}/5",
+  "cp.nps": "aanbevelen {n}/10",
+  "cp.surveyOn": "laatste enquête, beantwoord {date}",
   "cp.loaded": "Bijgewerkt om {time}",
 
   "rp.from": "Van",
@@ -717,6 +720,9 @@ const en = {
   "cp.overdue": "overdue",
   "cp.none": "No open complaints.",
   "cp.unknownName": "(unknown)",
+  "cp.csat": "satisfied {n}/5",
+  "cp.nps": "recommend {n}/10",
+  "cp.surveyOn": "latest survey, answered {date}",
   "cp.loaded": "Updated at {time}",
 
   "rp.from": "From",

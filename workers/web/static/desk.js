@@ -37,6 +37,8 @@ const TEXT = {
       open_complaint: "Open klacht.", sla_breached: "Termijn verstreken." },
     uncertain: "Identiteit niet zeker: {0} {1} — {2}", seeWarning: "zie Let op",
     preferences: "Voorkeuren", entitlements: "Producten en contracten",
+    satisfaction: "Tevredenheid (laatste enquête)", csatScore: "tevreden {0}/5", npsScore: "aanbevelen {0}/10",
+    surveysOptedOut: "Wil geen enquêtes meer.",
     openCases: "Open zaken", noOpenCases: "Geen andere open zaken.",
     lastContacts: "Laatste contact per kanaal", noContacts: "Nog geen eerder contact.",
     classification: "Classificatie", confidence: "zekerheid {0}", negative: "negatieve toon",
@@ -116,6 +118,8 @@ const TEXT = {
       open_complaint: "Open complaint.", sla_breached: "Deadline passed." },
     uncertain: "Identity not certain: {0} {1} — {2}", seeWarning: "see Mind",
     preferences: "Preferences", entitlements: "Products and contracts",
+    satisfaction: "Satisfaction (latest survey)", csatScore: "satisfied {0}/5", npsScore: "recommend {0}/10",
+    surveysOptedOut: "Wants no more surveys.",
     openCases: "Open cases", noOpenCases: "No other open cases.",
     lastContacts: "Last contact per channel", noContacts: "No earlier contact yet.",
     classification: "Classification", confidence: "confidence {0}", negative: "negative tone",
@@ -562,10 +566,26 @@ function customerCard(customer, options = {}) {
     identifiers.length ? h("ul", { class: "identifiers", "aria-label": T.identifiers },
       identifiers.map((i) => identifierItem(i, told))) : null,
     preferences.length ? h("dl", { class: "facts preferences", "aria-label": T.preferences }, preferences) : null,
+    // The latest answer: from the screen-pop, or the record's survey results in the panel.
+    satisfactionBlock(options.satisfaction ?? c.surveys?.items?.[0] ?? null,
+      options.surveysOptedOut ?? c.surveys?.opted_out === true),
     entitlements.length ? h("div", { class: "entitlements" }, h("h4", {}, T.entitlements),
       h("ul", {}, entitlements.map((e) => h("li", {}, text(e?.name),
         e?.reference ? ` (${text(e.reference)})` : "",
         e?.valid_until ? ` — ${text(e.valid_until)}` : "")))) : null);
+}
+
+/* CSAT 1-5 and NPS 0-10 with the customer's own words (text, never markup). */
+function satisfactionBlock(s, optedOut) {
+  if (!s && !optedOut) return null;
+  const tone = (n, low, high) => (n <= low ? "bad" : n >= high ? "good" : "");
+  return h("section", { class: "satisfaction" }, h("h4", {}, T.satisfaction),
+    s ? h("p", {},
+      typeof s.score === "number" ? [badge(fmt(T.csatScore, s.score), tone(s.score, 2, 4)), " "] : null,
+      typeof s.nps === "number" ? [badge(fmt(T.npsScore, s.nps), tone(s.nps, 6, 9)), " "] : null,
+      h("span", { class: "muted" }, label(T.channels, s.channel), " · ", when(s.answered_at))) : null,
+    s?.comment ? h("blockquote", { class: "survey-comment prewrap" }, text(s.comment)) : null,
+    optedOut ? h("p", { class: "muted" }, T.surveysOptedOut) : null);
 }
 
 function ownDoubts(i) {
@@ -687,7 +707,8 @@ function popBody(pop, { caseId = null, contact = null, kase = null } = {}) {
   return [
     h("div", { class: "pop-who" },
       customerCard(customer, { warnings, identifiers: sp.identifiers, preferences: sp.preferences, segment: sp.segment,
-        value: sp.value, tier: sp.tier ?? customer?.tier ?? null }),
+        value: sp.value, tier: sp.tier ?? customer?.tier ?? null, satisfaction: sp.satisfaction ?? null,
+        surveysOptedOut: sp.preferences?.consent?.surveys === false }),
       contact ? h("section", { class: "this-contact" }, h("h4", {}, T.thisContact),
         h("p", {}, channelBadge(contact.channel), " ", h("strong", {}, text(contact.subject) || T.noSubject)),
         contact.from_name || contact.from_address
