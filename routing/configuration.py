@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.domain.errors import InvalidInput
-from core.domain.routing import ConfigKey
+from core.domain.routing import ConfigDocument, ConfigKey
 from core.domain.sla import CalendarSpec, SlaPolicy
 from core.ports import UnitOfWork
 from routing.assignment import RoutingPolicy
@@ -55,21 +56,43 @@ class RoutingConfig:
         return self.calendars.get(calendar_id, self.routing_calendar)
 
 
+# The documents every routing decision reads, fetched in one query.
+_DECIDING: tuple[str, ...] = (ConfigKey.KEYWORDS, ConfigKey.POLICY, ConfigKey.CALENDARS,
+                              ConfigKey.SLA_POLICIES)
+# Which stored revisions a parsed configuration was made from (a document deleted and
+# written again starts at revision 1 again, hence the time as well).
+_Stamp = tuple[tuple[str, int, datetime], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Parsed:
+    classifier: Classifier
+    policy: RoutingPolicy
+    calendars: Mapping[str, BusinessCalendar]
+    sla_policies: Sequence[SlaPolicy]
+    routing_calendar: BusinessCalendar
+
+
 class ConfigurationLoader:
+    """Every decision reads the stored revisions (so an edit in any process applies to the
+    next decision everywhere), but parses a revision only once: a routed case costs two
+    small queries here, not one per document plus the parsing."""
+
     def __init__(self) -> None:
         self._compiled: dict[int, CompiledRuleSet] = {}
-        self._classifiers: dict[int, Classifier] = {}
+        self._parsed: tuple[_Stamp, _Parsed] | None = None
 
     async def load(self, uow: UnitOfWork) -> RoutingConfig:
+        rules = await self.active_rules(uow)
+        stored = await uow.routing.get_documents(_DECIDING)
+        stamp = tuple(sorted((key, d.revision, d.updated_at) for key, d in stored.items()))
+        if self._parsed is None or self._parsed[0] != stamp:
+            self._parsed = (stamp, _parse(stored))
+        parsed = self._parsed[1]
         return RoutingConfig(
-            rules=await self.active_rules(uow),
-            classifier=await self._classifier(uow),
-            policy=await policy(uow),
-            calendars=(calendars := {c.id: BusinessCalendar(c) for c in
-                                     await calendar_specs(uow)}),
-            sla_policies=await sla_policies(uow),
-            routing_calendar=calendars.get(OFFICE.id) or next(iter(calendars.values())),
-        )
+            rules=rules, classifier=parsed.classifier, policy=parsed.policy,
+            calendars=parsed.calendars, sla_policies=parsed.sla_policies,
+            routing_calendar=parsed.routing_calendar)
 
     async def active_rules(self, uow: UnitOfWork) -> ActiveRules:
         activations = await uow.routing.activations(limit=1)
@@ -88,15 +111,26 @@ class ConfigurationLoader:
     def compile(self, document: object) -> CompiledRuleSet:
         return CompiledRuleSet(RuleSet.from_document(document))
 
-    async def _classifier(self, uow: UnitOfWork) -> Classifier:
-        stored = await uow.routing.get_document(ConfigKey.KEYWORDS)
-        revision = stored.revision if stored else 0
-        classifier = self._classifiers.get(revision)
-        if classifier is None:
-            lists = KeywordLists.from_document(stored.document) if stored \
-                else KeywordLists.default()
-            classifier = self._classifiers[revision] = Classifier(lists)
-        return classifier
+
+def _parse(stored: Mapping[str, ConfigDocument]) -> _Parsed:
+    """What the stored documents say, with the defaults for those never written; the same
+    readings as :func:`keyword_lists`, :func:`policy`, :func:`calendar_specs` and
+    :func:`sla_policies`."""
+    keywords = stored.get(ConfigKey.KEYWORDS)
+    chosen = stored.get(ConfigKey.POLICY)
+    specs = stored.get(ConfigKey.CALENDARS)
+    slas = stored.get(ConfigKey.SLA_POLICIES)
+    calendars = {c.id: BusinessCalendar(c) for c in
+                 (calendar_specs_from(specs.document) if specs else [OFFICE, ALWAYS])}
+    return _Parsed(
+        classifier=Classifier(KeywordLists.from_document(keywords.document) if keywords
+                              else KeywordLists.default()),
+        policy=RoutingPolicy.from_document(chosen.document) if chosen else RoutingPolicy(),
+        calendars=calendars,
+        sla_policies=tuple(sla_policies_from(slas.document, calendar_ids=None) if slas
+                           else DEFAULT_SLA_POLICIES),
+        routing_calendar=calendars.get(OFFICE.id) or next(iter(calendars.values())),
+    )
 
 
 async def keyword_lists(uow: UnitOfWork) -> KeywordLists:
