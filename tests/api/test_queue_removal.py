@@ -40,7 +40,7 @@ async def queue_of_case(centre: Centre, case_id: str) -> str:
             await asyncio.sleep(0.02)
 
 
-async def test_a_supervisor_renames_a_team(centre: Centre) -> None:
+async def renames_a_team(centre: Centre) -> None:
     renamed = await centre.client.patch("/api/teams/team_2", headers=centre.supervisor,
                                         json={"name": "  Tweede lijn Noord "})
     assert renamed.status == 200, await renamed.text()
@@ -58,7 +58,7 @@ async def test_a_supervisor_renames_a_team(centre: Centre) -> None:
                                       json={"name": "X"})).status == 404
     assert (await centre.client.patch("/api/teams/team_3", headers=centre.supervisor,
                                       json={"name": " "})).status == 422
-    _, agent = await centre.agent("Anna", tier=1, skills={}, queues=["q_general"])
+    _, agent = await centre.agent("Dirk", tier=1, skills={}, queues=["q_general"])
     assert (await centre.client.patch("/api/teams/team_3", headers=agent,
                                       json={"name": "X"})).status == 403
     async with centre.services.read_uow() as uow:
@@ -68,8 +68,9 @@ async def test_a_supervisor_renames_a_team(centre: Centre) -> None:
         ("team_2", {"from": "Tweede lijn", "to": "Tweede lijn Noord"})]
 
 
-async def test_a_queue_in_use_is_kept_with_the_reasons_and_removed_once_free(
+async def test_teams_are_renamed_and_a_queue_in_use_is_kept_and_removed_once_free(
         centre: Centre) -> None:
+    await renames_a_team(centre)
     boss = centre.supervisor
     made = await centre.client.post("/api/queues", headers=boss,
                                     json={"id": "q_returns", "name": "Retouren"})
