@@ -42,8 +42,12 @@ class Answered:
 
 
 class AgentDesk:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *,
+                 read_uow: UnitOfWorkFactory | None = None) -> None:
         self._uow = uow
+        # The offer timer's look-ups change nothing: on SQLite they need not take the
+        # single write lock every time the timer wakes.
+        self._read_uow = read_uow or uow
         self._clock = clock
         self.wrap_ups = WrapUps(uow, clock)
 
@@ -107,7 +111,7 @@ class AgentDesk:
         """Offers nobody answered in time go back to the queue, each in its own unit of work
         so one lost race (the agent accepted at the last moment) spoils nothing else."""
         now = self._clock.now()
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             due = await uow.work.expired_offers(now, limit=limit)
         expired: list[Answered] = []
         for stale in due:
@@ -125,7 +129,7 @@ class AgentDesk:
         return expired
 
     async def next_offer_expiry(self) -> datetime | None:
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             return await uow.work.next_offer_expiry()
 
     async def _requeue(self, uow: UnitOfWork, offer: Offer, item: WorkItem, *,

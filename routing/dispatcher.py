@@ -42,8 +42,11 @@ class Dispatcher:
     commit (one fsync), so a pass costs a few statements per offer, not a transaction."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, batch_size: int = 200,
-                 commit_every: int = 25) -> None:
+                 commit_every: int = 25, read_uow: UnitOfWorkFactory | None = None) -> None:
         self._uow = uow
+        # The pass reads in a read-only unit of work (off SQLite's single write lock): every
+        # offer is saved conditionally on the versions read, so nothing needs holding.
+        self._read_uow = read_uow or uow
         self._clock = clock
         self._batch_size = batch_size
         # Offers are pushed when committed: small chunks keep the first agents' wait short.
@@ -51,7 +54,7 @@ class Dispatcher:
 
     async def dispatch(self) -> DispatchResult:
         now = self._clock.now()
-        async with self._uow() as uow:
+        async with self._read_uow() as uow:
             policy = await load_policy(uow)
             # A planned callback waits from its time; the periodic pass (at most a few
             # seconds apart) picks it up then.

@@ -130,7 +130,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
         loader = ConfigurationLoader()
         wakeups = Wakeups()
         ingestion = ContactIngestion(uow, clock, default_region=region)
-        desk = AgentDesk(uow, clock)
+        desk = AgentDesk(uow, clock, read_uow=read_uow)
         profiles = CustomerProfiles(uow, clock)
         surveys = Surveys(
             uow=uow, read_uow=read_uow, clock=clock, policy=SurveyPolicy(
@@ -157,7 +157,7 @@ async def build(settings: Settings, *, clock: Clock | None = None,
             push=push,
             loader=loader,
             router=CaseRouter(loader),
-            dispatcher=Dispatcher(uow, clock),
+            dispatcher=Dispatcher(uow, clock, read_uow=read_uow),
             desk=desk,
             sla_timer=SlaTimer(uow, clock),
             rules_admin=RulesAdmin(uow, read_uow, clock),
