@@ -44,29 +44,35 @@ async def stop_clocks(uow: UnitOfWork, case_id: str, kind: SlaKind | None,
 
 async def follow_case_change(uow: UnitOfWork, case_id: str, changes: Mapping[str, Any],
                              now: datetime) -> None:
-    """Keep the case's clocks in step with what changed on it."""
+    """Keep the case's clocks in step with what changed on it. Only clocks that move are
+    written (writing back an unchanged clock could only undo someone else's change), and
+    the calendars are read only when one moves: the router's own type-and-priority update,
+    on clocks it has just started for that very policy, usually moves none."""
     clocks = [c for c in await uow.sla.clocks_for_case(case_id) if c.stopped_at is None]
     if not clocks:
         return
-    found = await calendars(uow)
+    found: Mapping[str, BusinessCalendar] | None = None
     status = changes.get("status")
     for clock in clocks:
-        calendar = _calendar(found, clock)
         if status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value) or (
                 changes.get("first_responded") and clock.kind is SlaKind.FIRST_RESPONSE):
-            stop(clock, calendar, now)
+            move = stop
         elif status == CaseStatus.PENDING.value and clock.paused_at is None:
-            pause(clock, calendar, now)
+            move = pause
         elif status == CaseStatus.OPEN.value and clock.paused_at is not None:
-            resume(clock, calendar, now)
+            move = resume
+        else:
+            continue
+        if found is None:
+            found = await calendars(uow)
+        move(clock, _calendar(found, clock), now)
         await uow.sla.save_clock(clock)
     if "type" in changes or "priority" in changes:
         await _retarget(uow, case_id, [c for c in clocks if c.stopped_at is None], found, now)
 
 
-
 async def _retarget(uow: UnitOfWork, case_id: str, clocks: list[SlaClock],
-                    found: Mapping[str, BusinessCalendar], now: datetime) -> None:
+                    found: Mapping[str, BusinessCalendar] | None, now: datetime) -> None:
     case = await uow.cases.get(case_id)
     if case is None:
         return
@@ -76,12 +82,13 @@ async def _retarget(uow: UnitOfWork, case_id: str, clocks: list[SlaClock],
                            priority=int(case.priority),
                            segment=customer.segment if customer else None,
                            channel=item.channel.value if item else "email")
-    if policy is None:
+    moving = [clock for clock in clocks if policy is not None and clock.policy_id != policy.id]
+    if policy is None or not moving:
         return
+    if found is None:
+        found = await calendars(uow)
     calendar = found.get(policy.calendar_id) or next(iter(found.values()))
-    for clock in clocks:
-        if clock.policy_id == policy.id:
-            continue
+    for clock in moving:
         retarget(clock, policy, calendar, now)
         await uow.sla.save_clock(clock)
         if clock.kind is SlaKind.FIRST_RESPONSE:
