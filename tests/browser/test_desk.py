@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 from core.config import MailboxSettings
 from core.domain.channels import Channel
 from core.domain.surveys import SurveyKind
+from core.domain.work import WrapUpOutcome
 from core.domain.workforce import Role
 from core.storage.tables import outbound_messages
 from tests.support.centre import Centre, receive, running_centre
@@ -115,6 +116,18 @@ async def shoot(page: Any, name: str) -> None:
         await page.set_viewport_size({"width": 1440, "height": max(900, height)})
         await page.screenshot(path=screenshot_path(name), animations="disabled")
         await page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+async def wrap_up_in_panel(page: Any, disposition: str, outcome: str) -> None:
+    """In the open wrap-up panel: a disposition from the server's list, an outcome, done."""
+    from playwright.async_api import expect
+
+    panel = page.locator("section.wrap-up")
+    codes = panel.get_by_label("Afhandelcode")
+    await expect(codes.locator(f'option[value="{disposition}"]')).to_have_count(1)
+    await codes.select_option(disposition)
+    await panel.get_by_role("radio", name=outcome, exact=True).check()
+    await panel.get_by_role("button", name="Afronden", exact=True).click()
 
 
 async def no_script_ran(page: Any) -> None:
@@ -229,16 +242,27 @@ async def test_an_email_pops_with_history_is_accepted_answered_and_wrapped_up(
         "Uw bestelling komt morgen.")
     await shoot(page, "work-email")
 
-    await panel.get_by_role("button", name="Afronden…").click()
+    # The reply ended the conversation: after-contact work, with its countdown, and the
+    # wrap-up panel opens by itself.
     await expect(page.locator("#desk")).to_have_attribute("data-presence",
                                                           "after_contact_work")
-    await panel.get_by_label("Afhandelcode").select_option("answered")
-    await panel.get_by_role("radio", name="Opgelost").check()
-    await panel.get_by_role("button", name="Afronden", exact=True).click()
+    wrap_up = panel.locator("section.wrap-up")
+    await expect(wrap_up.locator(".clock-acw")).to_contain_text("nawerk nog 2 min")
+    await expect(page.locator(".work-list .badge.acw")).to_have_text("Nawerk")
+    await expect(wrap_up.get_by_role("button", name="Afronden…")).to_be_hidden()
+    await shoot(page, "wrap-up")
+    await wrap_up_in_panel(page, "information", "Opgelost")
     await expect(page.locator(".notices.info")).to_contain_text(f"{reference} is afgerond")
     await expect(page.locator(".work-list")).to_contain_text("Geen werk in behandeling.")
-    await page.get_by_role("button", name="Weer beschikbaar").click()
+    # Wrapped up: available again without asking.
     await expect(page.locator("#desk")).to_have_attribute("data-presence", "available")
+    async with centre.services.read_uow() as uow:
+        [(offer, _)] = await uow.work.offers_for_case(arrived["case_id"])
+        work = await uow.work.get_item(offer.work_item_id)
+    assert work is not None
+    assert (work.disposition, work.outcome) == ("information", WrapUpOutcome.RESOLVED)
+    assert work.accepted_at is not None and work.conversation_ended_at is not None
+    assert work.completed_at is not None and work.wrap_up_due_at is not None
 
     async with centre.services.engine.connect() as conn:
         queued = (await conn.execute(sa.select(outbound_messages).where(
@@ -323,7 +347,7 @@ async def test_a_chat_from_the_widget_socket_is_answered_live_and_wrapped_up(
     await expect(log).to_contain_text(XSS_BODY)  # shown as text
 
     await page.get_by_role("button", name="Afronden…").click()
-    await page.get_by_role("button", name="Afronden", exact=True).click()
+    await wrap_up_in_panel(page, "answered", "Opgelost")
     left = await frame_from(visitor, "message", "system")
     assert left["event"] == "agent_left"
     await expect(page.locator(".work-list")).to_contain_text("Geen werk in behandeling.")
@@ -476,9 +500,7 @@ async def test_a_call_pops_shows_caller_and_menu_path_and_the_agent_calls_back(
         assert ended == ("CA50", {"Status": "completed"})
 
         await page.get_by_role("button", name="Afronden…").click()
-        await page.get_by_label("Afhandelcode").select_option("callback_planned")
-        await page.get_by_role("radio", name="Blijft open (terugbellen gepland)").check()
-        await page.get_by_role("button", name="Afronden", exact=True).click()
+        await wrap_up_in_panel(page, "no_contact", "Blijft open")
         await expect(page.locator(".work-list")).to_contain_text("Geen werk in behandeling.")
         async with centre.services.read_uow() as uow:
             stored = await uow.calls.get("CA50")

@@ -251,11 +251,13 @@ export function mountReports(panel) {
         t("rp.metNote", { met: sl.first_response.email_and_webform.met,
           total: sl.first_response.email_and_webform.met + sl.first_response.email_and_webform.missed })),
       tile("speedOfAnswer", seconds(report.speed_of_answer.total.average_s)),
-      tile("handleTime", seconds(report.handle_time.total.average_s)),
+      tile("handleTime", seconds(report.handle_time.total.average_s),
+        t("rp.handleNote", { talk: seconds(report.handle_time.total.talk_average_s),
+          acw: seconds(report.handle_time.total.after_contact_work_average_s) })),
       tile("abandonment", percent(report.abandonment.calls.percent),
         t("rp.chatsAbandoned", { p: percent(report.abandonment.chats.percent) })),
       tile("fcr", percent(report.first_contact_resolution.percent),
-        t("rp.fcrNote", { n: report.first_contact_resolution.first_contact, total: report.first_contact_resolution.resolved })),
+        t("rp.fcrNote", { n: report.first_contact_resolution.first_contact, total: report.first_contact_resolution.wrapped_up })),
       tile("csat", sat && sat.csat && sat.csat.average !== null && sat.csat.average !== undefined
         ? fmtNumber(sat.csat.average, 1) : "—",
       sat && sat.nps ? t("rp.npsNote", { nps: sat.nps.score ?? "—", n: sat.nps.count ?? 0 }) : t("rp.noSurveys")));

@@ -76,13 +76,13 @@ const TEXT = {
     transfer: "Doorzetten", toQueue: "Naar wachtrij", secondLine: "Naar de tweede lijn",
     chooseQueue: "Kies een wachtrij", transferred: "{0} is doorgezet.",
     wrapUp: "Afronden", disposition: "Afhandelcode", outcome: "Uitkomst",
-    outcomes: { resolved: "Opgelost", pending: "Wacht op klant (opvolging)",
-      open: "Blijft open (terugbellen gepland)" },
-    dispositions: { answered: "Vraag beantwoord", information: "Informatie gegeven",
-      callback_planned: "Terugbelafspraak gemaakt", follow_up: "Opvolging nodig",
-      escalated: "Geëscaleerd", complaint_registered: "Klacht geregistreerd",
-      no_contact: "Geen contact gekregen" },
-    startWrapUp: "Afronden…", wrapDone: "{0} is afgerond.", backAvailable: "Weer beschikbaar",
+    outcomes: { resolved: "Opgelost", follow_up: "Wacht op klant (opvolging)",
+      callback_planned: "Terugbellen gepland", open: "Blijft open" },
+    chooseDisposition: "Kies een afhandelcode", callbackAt: "Terugbellen op",
+    startWrapUp: "Afronden…", wrapDone: "{0} is afgerond.",
+    autoWrapped: "{0} is automatisch afgerond: de nawerktijd was om.",
+    callbackPlanned: "Terugbellen gepland: {0}.",
+    acw: "Nawerk", acwLeft: "nawerk nog {0}", acwUp: "nawerktijd om", acwNoLimit: "Nawerk (geen tijdslimiet).",
     editCustomer: "Gegevens corrigeren", name: "Naam",
     supervisorOnly: "Segment en waarde wijzigt een supervisor.",
     customerSaved: "Klantgegevens opgeslagen (de wijziging is vastgelegd).",
@@ -157,13 +157,14 @@ const TEXT = {
     transfer: "Transfer", toQueue: "To queue", secondLine: "To second line",
     chooseQueue: "Choose a queue", transferred: "{0} was transferred.",
     wrapUp: "Wrap up", disposition: "Disposition", outcome: "Outcome",
-    outcomes: { resolved: "Resolved", pending: "Waiting on customer (follow-up)",
-      open: "Stays open (callback planned)" },
-    dispositions: { answered: "Question answered", information: "Information given",
-      callback_planned: "Callback planned", follow_up: "Follow-up needed",
-      escalated: "Escalated", complaint_registered: "Complaint registered",
-      no_contact: "Could not reach the customer" },
-    startWrapUp: "Wrap up…", wrapDone: "{0} is wrapped up.", backAvailable: "Available again",
+    outcomes: { resolved: "Resolved", follow_up: "Waiting on customer (follow-up)",
+      callback_planned: "Callback planned", open: "Stays open" },
+    chooseDisposition: "Choose a disposition", callbackAt: "Call back at",
+    startWrapUp: "Wrap up…", wrapDone: "{0} is wrapped up.",
+    autoWrapped: "{0} was wrapped up automatically: the after-contact work time ran out.",
+    callbackPlanned: "Callback planned: {0}.",
+    acw: "After-contact work", acwLeft: "after-contact work, {0} left", acwUp: "after-contact work time is up",
+    acwNoLimit: "After-contact work (no time limit).",
     editCustomer: "Correct details", name: "Name",
     supervisorOnly: "A supervisor changes segment and value.",
     customerSaved: "Customer details saved (the change is recorded).",
@@ -275,6 +276,11 @@ function tickOne(node, now) {
     return;
   }
   const left = at - now;
+  if (kind === "acw") {  // after-contact work: wrapped up automatically at the deadline
+    node.textContent = left > 0 ? fmt(T.acwLeft, duration(left)) : T.acwUp;
+    node.classList.toggle("urgent", left < 30_000);
+    return;
+  }
   if (kind === "offer") {
     node.textContent = left > 0 ? fmt(T.expiresIn, duration(left)) : T.expired;
     node.classList.toggle("urgent", left < 10_000);
@@ -437,7 +443,8 @@ const HANDLERS = {
   },
   presence(m) {
     showPresence(m.status);
-    if (m.reason && m.reason !== "agent") {
+    // After-contact work starting and ending is shown by the wrap-up panel itself.
+    if (m.reason && !["agent", "after-contact work", "wrapped up"].includes(m.reason)) {
       notice(fmt(T.presenceBy, label(T.presence, m.status), text(m.reason)));
     }
   },
@@ -454,12 +461,12 @@ const HANDLERS = {
     loadWork().then(() => openCase(m.case_id));
   },
   declined: (m) => removeOffer(m.offer_id),
+  after_contact_work: (m) => afterContactWork(m),
   wrapped_up(m) {
     const reference = state.work.get(m.case_id)?.reference ?? "";
     dropWork(m.case_id);
-    notice(fmt(T.wrapDone, reference), { actions: [h("button", { type: "button", class: "primary",
-      onclick: (e) => { setPresence("available"); e.target.closest(".notice")?.remove(); } },
-      T.backAvailable)] });
+    notice(fmt(m.automatic ? T.autoWrapped : T.wrapDone, reference));
+    if (m.callback_at) notice(fmt(T.callbackPlanned, when(m.callback_at)));
   },
   transferred(m) {
     const reference = state.work.get(m.case_id)?.reference ?? "";
@@ -806,6 +813,7 @@ function renderWork() {
         channelBadge(c.work?.channel), " ", h("strong", {}, text(c.reference)), " ",
         h("span", { class: "subject" }, text(c.subject) || T.noSubject),
         name ? h("span", { class: "muted who" }, name) : null,
+        c.work?.after_contact_work ? badge(T.acw, "acw") : null,
         h("span", { class: "unread", hidden: !state.unread.has(c.id), title: T.unread }, "●")));
   }));
 }
@@ -1248,26 +1256,65 @@ function transferSection(kase) {
     h("button", { type: "submit" }, T.transfer)));
 }
 
+/* After-contact work: the panel opens by itself when the conversation ends (the call or
+ * chat ended, the reply left) or when the agent chooses Wrap up…; the server keeps the
+ * capacity and, past the deadline it gives, wraps up for the agent (docs/desk.md). */
 function wrapUpSection(kase) {
+  const work = state.work.get(kase.id)?.work ?? {};
   const disposition = h("select", { name: "disposition", required: true },
-    Object.entries(T.dispositions).map(([code, name]) => h("option", { value: code }, name)));
+    h("option", { value: "" }, T.chooseDisposition));
+  const query = work.queue ? `?queue=${enc(work.queue)}` : "";
+  api("GET", `/api/dispositions${query}`).then((found) => {
+    disposition.append(...(found.items ?? []).map((d) =>
+      h("option", { value: d.code }, text(d.labels?.[LANG]) || text(d.code))));
+  }).catch(failed);
   const outcomes = Object.entries(T.outcomes).map(([value, name], i) =>
-    h("label", { class: "inline" }, h("input", { type: "radio", name: "outcome", value, checked: i === 0 }), " ", name));
+    h("label", { class: "inline" }, h("input", { type: "radio", name: "outcome", value, checked: i === 0,
+      onchange: () => showCallback() }), " ", name));
+  const callbackAt = h("input", { type: "datetime-local", name: "callback_at" });
+  const callback = control(T.callbackAt, callbackAt, { cls: "callback-at" });
+  const chosen = () => form.querySelector('input[name="outcome"]:checked')?.value ?? "resolved";
+  function showCallback() {
+    callback.hidden = chosen() !== "callback_planned";
+    callbackAt.required = !callback.hidden;
+  }
+  const countdown = h("p", { class: "acw-clock", role: "timer" });
   const form = h("form", { class: "stack", hidden: true, onsubmit: (event) => {
     event.preventDefault();
-    const outcome = form.querySelector('input[name="outcome"]:checked')?.value ?? "resolved";
-    send({ type: "wrap_up", case_id: kase.id, disposition: disposition.value, outcome });
+    const outcome = chosen();
+    const at = outcome === "callback_planned" ? new Date(callbackAt.value) : null;
+    if (at && Number.isNaN(at.getTime())) return;
+    send({ type: "wrap_up", case_id: kase.id, disposition: disposition.value, outcome,
+      ...(at ? { callback_at: at.toISOString() } : {}) });
   } },
+  countdown,
   control(T.disposition, disposition),
   h("fieldset", {}, h("legend", {}, T.outcome), outcomes),
+  callback,
   h("button", { type: "submit", class: "primary" }, T.wrapUp));
+  showCallback();
   const start = h("button", { type: "button", class: "primary", onclick: () => {
+    send({ type: "start_wrap_up", case_id: kase.id });
+  } }, T.startWrapUp);
+  const section = h("section", { class: "wrap-up" }, h("h3", {}, T.wrapUp), start, form);
+  section.openForm = (due) => {  // in after-contact work: the form, with its countdown
     form.hidden = false;
     start.hidden = true;
-    if (state.presence !== "after_contact_work") setPresence("after_contact_work");
-    disposition.focus();
-  } }, T.startWrapUp);
-  return h("section", { class: "wrap-up" }, h("h3", {}, T.wrapUp), start, form);
+    countdown.replaceChildren(due ? clock("acw", due) : T.acwNoLimit);
+    if (!section.contains(document.activeElement)) disposition.focus({ preventScroll: true });
+  };
+  if (work.after_contact_work) section.openForm(work.wrap_up_due_at);
+  return section;
+}
+
+function afterContactWork(m) {
+  const held = state.work.get(m.case_id);
+  if (held) {
+    held.work = { ...(held.work ?? {}), after_contact_work: true,
+      conversation_ended_at: m.started_at, wrap_up_due_at: m.due_at };
+    renderWork();
+  }
+  if (state.open?.id === m.case_id) els.panel.querySelector("section.wrap-up")?.openForm?.(m.due_at);
 }
 
 /* ---------------------------------------------------------------- start */
