@@ -498,6 +498,29 @@ async def test_a_supervisor_manages_agents_queues_sla_hours_the_menu_and_forms(
     calendars = (await get("/api/routing/config/calendars"))["document"]
     assert calendars[0]["closed_dates"] == ["2026-12-24"]
 
+    # Disposition codes: "auto" is the system's; a return code only for complaints.
+    await subnav.get_by_role("button", name="Afhandelcodes").click()
+    codes = manage.locator("tr.disposition")
+    await expect(codes.first.get_by_label("Code")).to_have_value("answered", timeout=WAIT_MS)
+    await manage.get_by_role("button", name="Code toevoegen").click()
+    added = codes.last
+    await added.get_by_label("Code").fill("auto")
+    await added.get_by_label("Omschrijving (nl)").fill("Retour gestart")
+    await added.get_by_label("Omschrijving (en)").fill("Return started")
+    await added.get_by_role("checkbox", name="q_complaints").check()
+    await manage.get_by_role("button", name="Opslaan").click()
+    await expect(added.get_by_label("Code")).to_have_attribute("aria-invalid", "true",
+                                                              timeout=WAIT_MS)
+    await added.get_by_label("Code").fill("retour")
+    await manage.get_by_role("button", name="Opslaan").click()
+    await expect(manage.locator(".status-line").last).to_have_text("Opgeslagen (revisie 1).",
+                                                                   timeout=WAIT_MS)
+    dispositions = (await get("/api/routing/config/dispositions"))["document"]
+    assert dispositions[-1] == {"code": "retour", "queues": ["q_complaints"],
+                                "labels": {"nl": "Retour gestart", "en": "Return started"}}
+    assert [d["code"] for d in (await get("/api/dispositions?queue=q_general"))["items"]] \
+        == [d["code"] for d in dispositions[:-1]]
+
     # The phone menu's English greeting.
     await subnav.get_by_role("button", name="Telefoonmenu").click()
     await manage.get_by_label("Begroeting (en)").fill("Welcome to our shop{name}.",

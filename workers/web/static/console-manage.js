@@ -369,14 +369,16 @@ function configSection(context, key, title, renderDocument, collect) {
   let revision = 0;
   let documentNow = null;
   let calendars = [];
+  let catalogue = null;
 
-  async function load() {
+  async function load(cat) {
+    if (cat) catalogue = cat;
     const [stored, cal] = await Promise.all([api("GET", `/api/routing/config/${key}`),
       key === "sla-policies" ? api("GET", "/api/routing/config/calendars") : Promise.resolve(null)]);
     revision = stored.revision;
     documentNow = stored.document;
     calendars = cal ? cal.document : [];
-    replace(form, renderDocument(documentNow, { calendars }),
+    replace(form, renderDocument(documentNow, { calendars, catalogue }),
       h("div", { class: "buttons" }, h("button", { type: "submit", class: "primary" }, t("mg.save")),
         h("button", { type: "button", class: "link", onclick: () => load().then(() => status.say(t("mg.reloaded"), "info")) },
           t("mg.reload"))),
@@ -463,6 +465,43 @@ function collectSla(form) {
     first_response_s: number(tr.querySelectorAll("input.hours")[0], HOUR),
     resolution_s: number(tr.querySelectorAll("input.hours")[1], HOUR),
     warn_at_fraction: tr.querySelector(".p-warn").value === "" ? 0.8 : Number(tr.querySelector(".p-warn").value) / 100,
+  }));
+}
+
+// Disposition codes: what agents record at wrap-up, labelled in Dutch and English, for
+// every queue or only some (docs/routing.md, "After-contact work and wrap-up").
+function dispositionDocument(doc, { catalogue }) {
+  const queues = catalogue ? catalogue.queues.map((q) => [q.id, q.name]) : [];
+  const rows = h("tbody", { class: "dispositions" });
+  const row = (d, index) => {
+    const path = `dispositions[${index}]`;
+    const text = (value, cls, sub, name, extra = {}) => h("input", { type: "text", class: cls,
+      value: value || "", "data-path": `${path}.${sub}`, "aria-label": name, ...extra });
+    const tr = h("tr", { class: "disposition", "data-path": path },
+      h("td", null, text(d.code, "d-code", "code", t("mg.code"),
+        { maxlength: "40", placeholder: "answered" })),
+      h("td", null, text(d.labels?.nl, "d-nl", "labels.nl", t("mg.labelNl"), { maxlength: "100" })),
+      h("td", null, text(d.labels?.en, "d-en", "labels.en", t("mg.labelEn"), { maxlength: "100" })),
+      h("td", null, checkboxes(t("mg.dispositionQueues"), queues, d.queues || [], `${path}.queues`)),
+      h("td", null, h("button", { type: "button", class: "link", onclick: () => tr.remove() }, t("mg.remove"))));
+    return tr;
+  };
+  doc.forEach((d, i) => rows.appendChild(row(d, i)));
+  return h("div", null,
+    h("p", { class: "hint" }, t("mg.dispositionHint")),
+    h("table", { class: "grid edit-grid" }, h("thead", null, h("tr", null,
+      [t("mg.code"), t("mg.labelNl"), t("mg.labelEn"), t("mg.dispositionQueues"), ""]
+        .map((c) => h("th", { scope: "col" }, c)))), rows),
+    h("button", { type: "button", class: "link", onclick: () => {
+      rows.appendChild(row({}, rows.children.length));
+    } }, t("mg.addDisposition")));
+}
+
+function collectDispositions(form) {
+  return [...form.querySelectorAll("tr.disposition")].map((tr) => ({
+    code: tr.querySelector(".d-code").value.trim(),
+    labels: { nl: tr.querySelector(".d-nl").value.trim(), en: tr.querySelector(".d-en").value.trim() },
+    queues: checked(tr.querySelector("fieldset.checks")),
   }));
 }
 
@@ -667,6 +706,8 @@ export function mountManage(panel, context) {
     { id: "queues", make: () => queuesSection(context), catalogue: true },
     { id: "sla", make: () => configSection(context, "sla-policies", t("mg.sla"), slaDocument, collectSla) },
     { id: "hours", make: () => configSection(context, "calendars", t("mg.hours"), calendarDocument, collectCalendars) },
+    { id: "dispositions", catalogue: true, make: () => configSection(context, "dispositions",
+      t("mg.dispositions"), dispositionDocument, collectDispositions) },
     { id: "menu", make: menuSection },
     { id: "forms", make: () => formsSection(context), catalogue: true },
     { id: "scripts", make: () => mountTexts(context, "scripts"), catalogue: true, optional: "/api/scripts" },
