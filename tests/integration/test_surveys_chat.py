@@ -12,10 +12,11 @@ import pytest
 import sqlalchemy as sa
 from aiohttp import ClientWebSocketResponse
 
+from core.domain.events import Envelope
 from core.storage.tables import inbox, outbox
 from tests.integration.test_chat import chat_case, message_from, say, visitor
 from tests.support.centre import ALL_WORKERS, Centre, available, receive, running_centre
-from workers.routing_workers import ROUTER_GROUP, SLA_GROUP
+from workers.routing_workers import ROUTER_GROUP, SLA_GROUP, moves_sla_clocks, opens_a_case
 from workers.surveys import SURVEYS_GROUP
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday, inside office hours
@@ -61,16 +62,21 @@ async def chatting(centre: Centre, **hello: Any
 
 
 async def settled(centre: Centre) -> None:
-    """Until the router and the SLA follower have handled every event so far: both save
-    the whole case row, so a status change made meanwhile could be overwritten."""
+    """Until the router and the SLA follower have handled every event so far that they act
+    on (they record only those): both save the case, so a status change made meanwhile
+    could be overwritten."""
     async with asyncio.timeout(WAIT_S):
         while True:
             async with centre.services.engine.connect() as conn:
-                events = await conn.scalar(sa.select(sa.func.count()).select_from(outbox))
+                events = [Envelope(id=r.id, topic=r.topic, payload=r.payload,
+                                   occurred_at=r.occurred_at)
+                          for r in await conn.execute(sa.select(outbox))]
                 handled = [await conn.scalar(sa.select(sa.func.count()).select_from(inbox)
                                              .where(inbox.c.consumer_group == group))
                            for group in (ROUTER_GROUP, SLA_GROUP)]
-            if handled == [events, events]:
+            wanted = [sum(1 for e in events if opens_a_case(e)),
+                      sum(1 for e in events if moves_sla_clocks(e))]
+            if handled == wanted:
                 return
             await asyncio.sleep(0.02)
 
